@@ -1,0 +1,107 @@
+// One schema for every setting, parsed once at start and passed down (never read process.env elsewhere).
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+const envSchema = z.object({
+  PORT: int(8080, 0),
+  HOST: z.string().default('127.0.0.1'),
+  DATABASE_URL: z.string().url().optional(),
+  CRIER_DATA_DIR: z.string().default('.crier'),
+  // Operator key from the environment; otherwise one is generated and printed once on first start.
+  CRIER_ADMIN_KEY: z.string().min(24).optional(),
+  // Comma-separated `id:base64key` pairs; the first encrypts, all decrypt.
+  CRIER_ENCRYPTION_KEYS: z.string().optional(),
+  CRIER_PUBLIC_URL: z.string().url().optional(),
+  CRIER_SANDBOX: bool.default(true),
+  // Base URL of the platform simulators; defaults to the ones mounted in this process at /sandbox.
+  CRIER_SANDBOX_URL: z.string().url().optional(),
+  CRIER_RATE_LIMIT_PER_MINUTE: int(600, 1),
+  REDIS_URL: z.string().url().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  CRIER_BODY_LIMIT_BYTES: int(1_048_576, 1024),
+  // Worker tuning.
+  CRIER_WORKER_CONCURRENCY: int(200, 1),
+  CRIER_WORKER_POLL_MS: int(1000, 10),
+  CRIER_PUBLISH_TIMEOUT_MS: int(30_000, 100),
+  CRIER_LEASE_MS: int(120_000, 1000),
+  CRIER_MAX_ATTEMPTS: int(5, 1),
+  CRIER_RETRY_BASE_MS: int(5_000, 1),
+  CRIER_RETRY_MAX_MS: int(900_000, 1),
+  CRIER_SWEEP_INTERVAL_MS: int(5_000, 100),
+  // A scheduled publication this late and still unclaimed is reported as overdue.
+  CRIER_OVERDUE_AFTER_MS: int(60_000, 1000),
+});
+
+export type Config = {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  adminKey: string | undefined;
+  encryptionKeys: string | undefined;
+  publicUrl: string | undefined;
+  sandbox: boolean;
+  sandboxUrl: string | undefined;
+  rateLimitPerMinute: number;
+  redisUrl: string | undefined;
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  bodyLimitBytes: number;
+  worker: WorkerConfig;
+};
+
+export type WorkerConfig = {
+  concurrency: number;
+  pollMs: number;
+  publishTimeoutMs: number;
+  leaseMs: number;
+  maxAttempts: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  sweepIntervalMs: number;
+  overdueAfterMs: number;
+};
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings mean "unset" (a common shape of `FOO= npm start`).
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(e.CRIER_DATA_DIR),
+    adminKey: e.CRIER_ADMIN_KEY,
+    encryptionKeys: e.CRIER_ENCRYPTION_KEYS,
+    publicUrl: e.CRIER_PUBLIC_URL,
+    sandbox: e.CRIER_SANDBOX,
+    sandboxUrl: e.CRIER_SANDBOX_URL,
+    rateLimitPerMinute: e.CRIER_RATE_LIMIT_PER_MINUTE,
+    redisUrl: e.REDIS_URL,
+    logLevel: e.LOG_LEVEL,
+    bodyLimitBytes: e.CRIER_BODY_LIMIT_BYTES,
+    worker: {
+      concurrency: e.CRIER_WORKER_CONCURRENCY,
+      pollMs: e.CRIER_WORKER_POLL_MS,
+      publishTimeoutMs: e.CRIER_PUBLISH_TIMEOUT_MS,
+      leaseMs: e.CRIER_LEASE_MS,
+      maxAttempts: e.CRIER_MAX_ATTEMPTS,
+      retryBaseMs: e.CRIER_RETRY_BASE_MS,
+      retryMaxMs: e.CRIER_RETRY_MAX_MS,
+      sweepIntervalMs: e.CRIER_SWEEP_INTERVAL_MS,
+      overdueAfterMs: e.CRIER_OVERDUE_AFTER_MS,
+    },
+  };
+}

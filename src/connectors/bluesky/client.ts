@@ -1,0 +1,50 @@
+// The XRPC calls Crier makes to a PDS. Each returns the raw response; the connector decides what it means.
+import { request, type HttpResponse } from '../http.js';
+import type { ConnectorError } from '../types.js';
+import type { Result } from '../../lib/result.js';
+
+export type BlueskySession = { did: string; handle: string; accessJwt: string; refreshJwt: string };
+
+type Call = Promise<Result<HttpResponse, ConnectorError>>;
+
+const xrpc = (baseUrl: string, nsid: string) => `${baseUrl.replace(/\/$/, '')}/xrpc/${nsid}`;
+
+export function createSession(baseUrl: string, identifier: string, password: string, signal: AbortSignal): Call {
+  return request(xrpc(baseUrl, 'com.atproto.server.createSession'), { method: 'POST', json: { identifier, password }, signal });
+}
+
+export function refreshSession(baseUrl: string, refreshJwt: string, signal: AbortSignal): Call {
+  return request(xrpc(baseUrl, 'com.atproto.server.refreshSession'), {
+    method: 'POST',
+    headers: { authorization: `Bearer ${refreshJwt}` },
+    signal,
+  });
+}
+
+export function createAccount(baseUrl: string, handle: string, password: string, signal: AbortSignal): Call {
+  return request(xrpc(baseUrl, 'com.atproto.server.createAccount'), {
+    method: 'POST',
+    json: { handle, password, email: `${handle}@example.invalid` },
+    signal,
+  });
+}
+
+export function createRecord(
+  baseUrl: string,
+  accessJwt: string,
+  input: { repo: string; collection: string; rkey: string; record: Record<string, unknown> },
+  signal: AbortSignal,
+): Call {
+  return request(xrpc(baseUrl, 'com.atproto.repo.createRecord'), {
+    method: 'POST',
+    headers: { authorization: `Bearer ${accessJwt}` },
+    json: input,
+    signal,
+    sideEffect: true,
+  });
+}
+
+export function getRecord(baseUrl: string, repo: string, collection: string, rkey: string, signal: AbortSignal): Call {
+  const qs = new URLSearchParams({ repo, collection, rkey });
+  return request(`${xrpc(baseUrl, 'com.atproto.repo.getRecord')}?${qs}`, { signal });
+}

@@ -1,0 +1,41 @@
+// XRPC error bodies ({"error","message"}) to classified connector errors (platforms.md §9 "Errors").
+import type { ConnectorError } from '../types.js';
+import { resetHeaderMs, retryAfterMs, type HttpResponse } from '../http.js';
+
+export type XrpcError = { error?: string; message?: string };
+
+export function xrpcErrorName(res: HttpResponse): string | undefined {
+  return (res.body as XrpcError | undefined)?.error;
+}
+
+export function isExpiredToken(res: HttpResponse): boolean {
+  const name = xrpcErrorName(res);
+  return (res.status === 400 || res.status === 401) && (name === 'ExpiredToken' || name === 'InvalidToken');
+}
+
+export function mapXrpcError(res: HttpResponse, now: Date): ConnectorError {
+  const body = (res.body ?? {}) as XrpcError;
+  const name = body.error ?? `HTTP ${res.status}`;
+  const message = body.message ?? (res.text.slice(0, 300) || `HTTP ${res.status}`);
+  const base = { platformCode: name, message };
+  if (res.status === 429 || name === 'RateLimitExceeded') {
+    const wait = retryAfterMs(res.headers, now) ?? resetHeaderMs(res.headers, 'ratelimit-reset', now) ?? 60_000;
+    return { ...base, category: 'rate_limited', code: 'PLATFORM_RATE_LIMITED', retryable: true, retryAfterMs: wait };
+  }
+  if (name === 'ExpiredToken' || name === 'InvalidToken' || name === 'AuthMissing' || name === 'AuthenticationRequired' || res.status === 401) {
+    return { ...base, category: 'auth_expired', code: 'PLATFORM_AUTH_EXPIRED', retryable: false };
+  }
+  if (name === 'AccountTakedown' || name === 'AccountDeactivated') {
+    return { ...base, category: 'revoked', code: 'PLATFORM_ACCESS_REVOKED', retryable: false };
+  }
+  if (name === 'BlobTooLarge') {
+    return { ...base, category: 'media_error', code: 'MEDIA_REJECTED', retryable: false };
+  }
+  if (res.status >= 500 || name === 'UpstreamFailure') {
+    return { ...base, category: 'transient', code: 'PLATFORM_UNAVAILABLE', retryable: true, retryAfterMs: retryAfterMs(res.headers, now) };
+  }
+  if (name === 'InvalidRequest') {
+    return { ...base, category: 'invalid_content', code: 'CONTENT_REJECTED', retryable: false };
+  }
+  return { ...base, category: 'permanent', code: 'PLATFORM_ERROR', retryable: false };
+}

@@ -1,0 +1,103 @@
+// The connector contract (design.md, "Connectors"): data plus a few functions. Connectors speak one
+// platform's real protocol and return classified errors; only the worker decides retry, failure or
+// disconnect.
+import type { TSchema } from 'typebox';
+import type { Clock } from '../lib/clock.js';
+import type { Result } from '../lib/result.js';
+import type { TextCounting } from '../domain/text.js';
+
+export const PLATFORMS = [
+  'bluesky',
+  'x',
+  'linkedin',
+  'facebook',
+  'instagram',
+  'threads',
+  'tiktok',
+  'youtube',
+  'pinterest',
+  'reddit',
+  'mastodon',
+] as const;
+export type PlatformId = (typeof PLATFORMS)[number];
+
+export const ERROR_CATEGORIES = [
+  'auth_expired',
+  'revoked',
+  'rate_limited',
+  'invalid_content',
+  'media_error',
+  'duplicate',
+  'transient',
+  'permanent',
+] as const;
+export type ErrorCategory = (typeof ERROR_CATEGORIES)[number];
+
+export type ConnectorError = {
+  category: ErrorCategory;
+  /** One of the documented publication error codes (src/http/error-codes.ts). */
+  code: string;
+  /** The platform's own error name or number, kept for support. */
+  platformCode?: string;
+  message: string;
+  retryable: boolean;
+  retryAfterMs?: number;
+  /** The request may have reached the platform (timeout after sending, reset connection): never re-post blindly. */
+  outcomeUnknown?: boolean;
+};
+
+export type PlatformLimits = {
+  text: { maxLength: number; counting: TextCounting; maxBytes?: number };
+};
+
+/** What a connector needs to publish one publication; `marker` is stable across attempts. */
+export type PublicationDraft = {
+  publicationId: string;
+  marker: string;
+  text: string;
+  options: Record<string, unknown>;
+};
+
+export type Published = { platformPostId: string; url: string };
+
+export type Logger = {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+};
+
+export type ConnectorCtx<C> = {
+  /** Decrypted account credentials. */
+  credentials: C;
+  /** Persists rotated credentials before they are used (single-use refresh tokens lose nothing). */
+  saveCredentials(next: C): Promise<void>;
+  /** Where the platform API lives for this account (real endpoint, or a simulator). */
+  baseUrl: string;
+  /** A sandbox account lives on Crier's simulator of the platform. */
+  sandbox: boolean;
+  clock: Clock;
+  log: Logger;
+  /** Aborts when the publish timeout passes or the worker shuts down. */
+  signal: AbortSignal;
+};
+
+/** A validation problem found at create time, before anything is scheduled. */
+export type Issue = { code: string; message: string; field?: string; limit?: number; actual?: number };
+
+export interface PlatformConnector<C = unknown> {
+  readonly id: PlatformId;
+  readonly limits: PlatformLimits;
+  /** Schema of `options.<platform>` on a post. */
+  readonly optionsSchema: TSchema;
+  /** Pure; runs at create time so a post that cannot publish is refused then, not at publish time. */
+  validate(draft: Pick<PublicationDraft, 'text' | 'options'>): Issue[];
+  publish(ctx: ConnectorCtx<C>, draft: PublicationDraft): Promise<Result<Published, ConnectorError>>;
+  /** Reads back whether an earlier attempt of this publication reached the platform. */
+  findExisting?(ctx: ConnectorCtx<C>, draft: PublicationDraft): Promise<Result<Published | null, ConnectorError>>;
+  /** Sandbox mode: creates an account on this platform's simulator (no real credentials). */
+  readonly sandbox?: {
+    createAccount(baseUrl: string, username: string): Promise<SandboxAccount<C>>;
+  };
+}
+
+export type SandboxAccount<C> = { externalId: string; username: string; displayName: string; credentials: C };

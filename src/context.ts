@@ -1,0 +1,21 @@
+// What the API and worker share, built once by the composition root (src/main.ts) and passed down.
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { Db } from './db/pool.js';
+import type { Clock } from './lib/clock.js';
+import type { KeyRing } from './lib/crypto.js';
+
+export type AppContext = {
+  config: Config;
+  db: Db;
+  /** The database actually used (DATABASE_URL, or the embedded server's). */
+  databaseUrl: string;
+  keyRing: KeyRing;
+  clock: Clock;
+  log: Logger;
+  /** Base URL of the platform simulators for sandbox accounts (undefined when sandbox mode is off). */
+  sandboxUrl: string | undefined;
+};
+
+/** Channel the API notifies when publications become due soon, so an idle worker wakes at once. */
+export const DUE_CHANNEL = 'crier_publications_due';

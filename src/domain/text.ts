@@ -1,0 +1,23 @@
+// Text length as each platform counts it. Limits come from the connector (data, not code).
+export type TextCounting = 'graphemes' | 'characters';
+
+const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+export function graphemeCount(text: string): number {
+  let n = 0;
+  for (const _ of segmenter.segment(text)) n++;
+  return n;
+}
+
+export function textLength(text: string, counting: TextCounting): number {
+  switch (counting) {
+    case 'graphemes':
+      return graphemeCount(text);
+    case 'characters':
+      return [...text].length;
+  }
+}
+
+export function utf8Bytes(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}

@@ -1,0 +1,109 @@
+// The API server: Fastify with TypeBox schemas that validate requests, serialize responses and generate the
+// OpenAPI 3.1 document. Every response carries X-Request-Id; authenticated ones carry rate-limit headers.
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import sjson from 'secure-json-parse';
+import type { AppContext } from '../context.js';
+import { bodyAjv, paramsAjv } from '../lib/ajv.js';
+import { newId } from '../lib/ids.js';
+import { createKeyVerifier, installAuth, type KeyVerifier } from './auth.js';
+import { ApiError, installErrorHandling } from './errors.js';
+import { SHARED_SCHEMAS } from './schemas.js';
+import { registerHealthRoutes, type Health } from './routes/health.js';
+import { registerWorkspaceRoutes } from './routes/workspaces.js';
+import { registerAccountRoutes } from './routes/accounts.js';
+import { registerPostRoutes } from './routes/posts.js';
+import { registerPostActionRoutes } from './routes/post-actions.js';
+
+export type RouteDeps = { ctx: AppContext; keyVerifier: KeyVerifier };
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+export const API_VERSION = '0.1.0';
+
+export async function buildApi(ctx: AppContext, opts: { health: Health; mountSandbox?: (app: FastifyInstance) => Promise<void> }): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.log as FastifyBaseLogger,
+    bodyLimit: ctx.config.bodyLimitBytes,
+    // A client's own X-Request-Id is kept when it is a plain token; otherwise we mint one.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : newId('request');
+    },
+    requestIdHeader: false,
+    // Requests are logged once, on response, by our own hook.
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: true,
+  });
+
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : paramsAjv).compile(schema));
+  app.removeAllContentTypeParsers(); // JSON only: anything else is a 415, not a guess
+  // An empty body is "no body" (curl -X POST with a JSON content type); a broken one is MALFORMED_JSON.
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, sjson.parse(text, undefined, { protoAction: 'remove', constructorAction: 'remove' }));
+    } catch {
+      done(new ApiError('MALFORMED_JSON', 'the body is not valid JSON'), undefined);
+    }
+  });
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const level = reply.statusCode >= 500 ? 'error' : 'info';
+    req.log[level]({ method: req.method, route: req.routeOptions.url ?? req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+  installErrorHandling(app);
+
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Crier API',
+        version: API_VERSION,
+        description: 'Publish one post to many social accounts and get each network\'s outcome. Errors: docs/errors.md.',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'crier_sk_… (workspace) or crier_admin_… (operator)' } } },
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String((json as { $id?: string }).$id ?? `def-${i}`) },
+    transform: ({ schema, url, route }) => {
+      const hidden = url.startsWith('/sandbox') || url.startsWith('/v1/reference');
+      const security = route.config?.auth && route.config.auth !== 'public' ? [{ apiKey: [] }] : undefined;
+      return { schema: { ...schema, hide: hidden || schema?.hide, ...(security ? { security } : {}) } as typeof schema, url };
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/v1/reference', staticCSP: true });
+
+  const keyVerifier = createKeyVerifier(ctx.db);
+  installAuth(app, keyVerifier);
+  await app.register(rateLimit, {
+    global: true,
+    max: ctx.config.rateLimitPerMinute,
+    timeWindow: 60_000,
+    hook: 'onRequest',
+    // Only authenticated calls are limited, per API key.
+    allowList: (req) => !req.principal,
+    keyGenerator: (req) => req.principal?.keyId ?? req.ip,
+    ...(ctx.config.redisUrl ? { redis: await redisClient(ctx.config.redisUrl), nameSpace: 'crier-rl:' } : {}),
+    errorResponseBuilder: (_req, c) => new ApiError('RATE_LIMITED', `rate limit of ${c.max} requests per minute reached; retry in ${Math.ceil(c.ttl / 1000)} s`),
+  });
+
+  const deps: RouteDeps = { ctx, keyVerifier };
+  app.get('/v1/openapi.json', { schema: { hide: true }, config: { auth: 'public' } }, async () => app.swagger());
+  registerHealthRoutes(app, ctx, opts.health);
+  registerWorkspaceRoutes(app, deps);
+  registerAccountRoutes(app, deps);
+  registerPostRoutes(app, deps);
+  registerPostActionRoutes(app, deps);
+  if (opts.mountSandbox) await app.register(opts.mountSandbox, { prefix: '/sandbox' });
+  return app;
+}
+
+async function redisClient(url: string) {
+  const { Redis } = await import('ioredis');
+  return new Redis(url, { connectTimeout: 1000, maxRetriesPerRequest: 1, lazyConnect: false });
+}

@@ -1,0 +1,86 @@
+// One error envelope for every failure: {"error": {"code", "message", "request_id", "details"}}.
+// Anything unexpected becomes INTERNAL_ERROR without a stack trace; the log keeps the details.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { API_ERRORS, type ApiErrorCode } from './error-codes.js';
+
+export type ErrorDetail = Record<string, unknown> & { message: string };
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly details: ErrorDetail[] = [],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.status = API_ERRORS[code].status;
+  }
+}
+
+export const notFound = (what: string) => new ApiError('NOT_FOUND', `${what} not found`);
+
+function send(reply: FastifyReply, req: FastifyRequest, e: ApiError) {
+  return reply
+    .code(e.status)
+    .headers(e.headers)
+    .type('application/json; charset=utf-8')
+    .send({ error: { code: e.code, message: e.message, request_id: req.id, details: e.details } });
+}
+
+type AjvIssue = { instancePath: string; keyword: string; message?: string; params: Record<string, unknown> };
+
+function validationDetails(error: FastifyError): ErrorDetail[] {
+  const part = error.validationContext ?? 'body';
+  return ((error.validation ?? []) as AjvIssue[]).map((v) => {
+    const path = v.instancePath.replace(/^\//, '').replace(/\//g, '.');
+    const field = [part, path].filter(Boolean).join('.');
+    if (v.keyword === 'additionalProperties') {
+      const name = String(v.params['additionalProperty']);
+      return { field: `${field ? `${field}.` : ''}${name}`, message: `unknown field "${name}"` };
+    }
+    if (v.keyword === 'required') {
+      const name = String(v.params['missingProperty']);
+      return { field: `${field ? `${field}.` : ''}${name}`, message: 'is required' };
+    }
+    return { field, message: v.message ?? 'is invalid' };
+  });
+}
+
+/** Maps framework errors (bad JSON, oversize body, schema failures) to documented codes. */
+export function toApiError(error: FastifyError | ApiError | Error): ApiError | undefined {
+  if (error instanceof ApiError) return error;
+  const e = error as FastifyError;
+  if (e.validation) {
+    const details = validationDetails(e);
+    return new ApiError('VALIDATION_FAILED', details.map((d) => `${d['field']}: ${d.message}`).join('; ') || 'invalid request', details);
+  }
+  switch (e.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new ApiError('MALFORMED_JSON', 'the body is not valid JSON');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError('PAYLOAD_TOO_LARGE', 'the request body is too large');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new ApiError('VALIDATION_FAILED', 'Content-Length does not match the body');
+  }
+  if (e.statusCode === 429) return new ApiError('RATE_LIMITED', e.message);
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return new ApiError('VALIDATION_FAILED', e.message);
+  }
+  return undefined;
+}
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, req, reply) => {
+    const known = toApiError(error);
+    if (known) {
+      if (known.status >= 500) req.log.error({ err: error }, known.message);
+      return send(reply, req, known);
+    }
+    req.log.error({ err: error }, 'unhandled error');
+    return send(reply, req, new ApiError('INTERNAL_ERROR', 'internal error'));
+  });
+  app.setNotFoundHandler((req, reply) => send(reply, req, new ApiError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)));
+}

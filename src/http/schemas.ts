@@ -1,0 +1,123 @@
+// Schemas of the API's resources: they validate, serialize and become the OpenAPI document.
+import { Type, type TSchema } from 'typebox';
+import { POST_STATUSES, PUBLICATION_STATUSES } from '../domain/lifecycle.js';
+import { ERROR_CATEGORIES, PLATFORMS } from '../connectors/types.js';
+import { API_ERRORS } from './error-codes.js';
+
+const nullable = <T extends TSchema>(s: T) => Type.Union([s, Type.Null()]);
+const instant = (description: string) => Type.String({ format: 'date-time', description });
+const literalUnion = (values: readonly string[], description?: string) => Type.Union(values.map((v) => Type.Literal(v)), { description });
+
+export const Id = (prefix: string) => Type.String({ pattern: `^${prefix}_[0-9a-z]{26}$`, description: `\`${prefix}_\` id` });
+
+export const ErrorEnvelope = Type.Object(
+  {
+    error: Type.Object({
+      code: literalUnion(Object.keys(API_ERRORS), 'One of the documented error codes (docs/errors.md).'),
+      message: Type.String(),
+      request_id: Type.String(),
+      details: Type.Array(Type.Object({ message: Type.String() }, { additionalProperties: true })),
+    }),
+  },
+  { $id: 'Error', description: 'Every error has this shape.' },
+);
+
+export const Workspace = Type.Object(
+  { id: Id('ws'), name: Type.String(), created_at: instant('UTC'), updated_at: instant('UTC') },
+  { $id: 'Workspace' },
+);
+
+export const ApiKey = Type.Object(
+  {
+    id: Id('key'),
+    workspace_id: Id('ws'),
+    name: Type.String(),
+    scopes: Type.Array(literalUnion(['read', 'write'])),
+    display_hint: Type.String({ description: 'Prefix and last characters, to recognise the key.' }),
+    created_at: instant('UTC'),
+    last_used_at: nullable(instant('UTC, updated at most once a minute')),
+    revoked_at: nullable(instant('UTC')),
+  },
+  { $id: 'ApiKey' },
+);
+
+export const Account = Type.Object(
+  {
+    id: Id('acct'),
+    platform: literalUnion(PLATFORMS),
+    username: Type.String(),
+    display_name: nullable(Type.String()),
+    external_id: Type.String({ description: "The account's id on the platform (a DID on Bluesky)." }),
+    sandbox: Type.Boolean({ description: "Backed by Crier's simulator of the platform." }),
+    status: literalUnion(['connected', 'reconnect_required', 'disconnected']),
+    status_reason: nullable(Type.String()),
+    blocked_until: nullable(instant('The platform rate-limited this account; publications wait until then.')),
+    created_at: instant('UTC'),
+    updated_at: instant('UTC'),
+  },
+  { $id: 'Account' },
+);
+
+export const PublicationErrorSchema = Type.Object(
+  {
+    code: Type.String({ description: 'A publication error code (docs/errors.md).' }),
+    category: literalUnion(ERROR_CATEGORIES),
+    platform_code: Type.Optional(nullable(Type.String({ description: "The platform's own error name." }))),
+    message: Type.String(),
+    retryable: Type.Boolean(),
+  },
+  { $id: 'PublicationError' },
+);
+
+export const Publication = Type.Object(
+  {
+    id: Id('pub'),
+    account_id: Id('acct'),
+    platform: literalUnion(PLATFORMS),
+    status: literalUnion(PUBLICATION_STATUSES),
+    scheduled_at: nullable(instant('When it is due (UTC).')),
+    next_attempt_at: nullable(instant('When the next attempt runs, while scheduled or retrying.')),
+    attempts: Type.Integer(),
+    platform_post_id: nullable(Type.String()),
+    url: nullable(Type.String()),
+    error: nullable(Type.Ref('PublicationError')),
+    published_at: nullable(instant('UTC')),
+    finished_at: nullable(instant('When it reached a terminal status.')),
+    created_at: instant('UTC'),
+    updated_at: instant('UTC'),
+  },
+  { $id: 'Publication' },
+);
+
+export const Post = Type.Object(
+  {
+    id: Id('post'),
+    status: literalUnion(POST_STATUSES, 'Derived from the publications.'),
+    text: Type.String(),
+    options: Type.Record(Type.String(), Type.Record(Type.String(), Type.Unknown())),
+    scheduled_at: nullable(instant('UTC instant it is (or was) due; null for a draft with no time.')),
+    timezone: nullable(Type.String({ description: 'IANA zone the time was given in, if any.' })),
+    publications: Type.Array(Type.Ref('Publication')),
+    created_at: instant('UTC'),
+    updated_at: instant('UTC'),
+  },
+  { $id: 'Post' },
+);
+
+export const SHARED_SCHEMAS = [ErrorEnvelope, Workspace, ApiKey, Account, PublicationErrorSchema, Publication, Post];
+
+export const page = <T extends TSchema>(item: T) =>
+  Type.Object({
+    data: Type.Array(item),
+    next_cursor: nullable(Type.String({ description: 'Pass as `cursor` for the next page; null on the last page.' })),
+  });
+
+export const Pagination = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  cursor: Type.Optional(Type.String({ maxLength: 200 })),
+};
+
+/** Error responses a route documents, by status. */
+export function errorResponses(...statuses: number[]): Record<number, TSchema> {
+  return Object.fromEntries(statuses.map((s) => [s, Type.Ref('Error')]));
+}

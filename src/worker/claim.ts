@@ -1,0 +1,108 @@
+// Claiming due publications. The publication row is the job: one statement takes up to `limit` due rows
+// (skipping rows, posts and accounts another transaction holds), respects each account's concurrency limit
+// and rate-limit block, leases them to this worker and records the attempt — all before any network call.
+import type { Db } from '../db/pool.js';
+import { withTransaction } from '../db/pool.js';
+import { newId } from '../lib/ids.js';
+
+export type ClaimedJob = {
+  id: string;
+  workspace_id: string;
+  post_id: string;
+  account_id: string;
+  platform: string;
+  attempts: number;
+  needs_reconcile: boolean;
+  scheduled_at: Date | null;
+  next_attempt_at: Date;
+  attempt_id: string;
+  text: string;
+  options: Record<string, Record<string, unknown>>;
+  account_status: string;
+  account_sandbox: boolean;
+  credentials: Buffer | null;
+};
+
+// Due rows scanned per claim; larger than the batch so one busy account cannot hide the others.
+const SCAN_FACTOR = 4;
+
+export async function claimDue(db: Db, workerId: string, limit: number, leaseMs: number): Promise<ClaimedJob[]> {
+  if (limit <= 0) return [];
+  return withTransaction(db, async (tx) => {
+    const { rows: claimed } = await tx.query<{ id: string; attempts: number; needs_reconcile: boolean; workspace_id: string; next_attempt_at: Date }>(
+      `WITH due AS (
+         SELECT p.id, p.account_id, p.next_attempt_at
+         FROM publications p
+         WHERE p.status IN ('scheduled', 'retrying') AND p.next_attempt_at <= now()
+         ORDER BY p.next_attempt_at
+         LIMIT $3
+       ),
+       accts AS (
+         SELECT a.id,
+                a.max_concurrency - (SELECT count(*) FROM publications x WHERE x.account_id = a.id AND x.status = 'publishing') AS free
+         FROM accounts a
+         WHERE a.id IN (SELECT account_id FROM due)
+           AND (a.blocked_until IS NULL OR a.blocked_until <= now())
+         FOR UPDATE OF a SKIP LOCKED
+       ),
+       ranked AS (
+         SELECT d.id, d.next_attempt_at,
+                row_number() OVER (PARTITION BY d.account_id ORDER BY d.next_attempt_at, d.id) AS rn, a.free
+         FROM due d JOIN accts a ON a.id = d.account_id
+       ),
+       picked AS (
+         SELECT p.id
+         FROM publications p
+         JOIN ranked r ON r.id = p.id
+         JOIN posts po ON po.id = p.post_id
+         WHERE r.rn <= r.free AND p.status IN ('scheduled', 'retrying') AND p.next_attempt_at <= now()
+         ORDER BY r.next_attempt_at
+         LIMIT $2
+         FOR UPDATE OF p, po SKIP LOCKED
+       )
+       UPDATE publications p
+       SET status = 'publishing', attempts = p.attempts + 1, lease_owner = $1,
+           lease_expires_at = now() + make_interval(secs => $4::double precision / 1000), updated_at = now()
+       FROM picked WHERE p.id = picked.id
+       RETURNING p.id, p.attempts, p.needs_reconcile, p.workspace_id, p.next_attempt_at`,
+      [workerId, limit, limit * SCAN_FACTOR, leaseMs],
+    );
+    if (claimed.length === 0) return [];
+    const attemptIds = claimed.map(() => newId('attempt'));
+    await tx.query(
+      `INSERT INTO publication_attempts (id, publication_id, workspace_id, number, kind, worker_id)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], array_fill($6::text, ARRAY[cardinality($1::text[])]))`,
+      [
+        attemptIds,
+        claimed.map((c) => c.id),
+        claimed.map((c) => c.workspace_id),
+        claimed.map((c) => c.attempts),
+        claimed.map((c) => (c.needs_reconcile ? 'reconcile' : 'publish')),
+        workerId,
+      ],
+    );
+    // Posts in flight are "publishing" from now on (their rows are locked by the claim above).
+    await tx.query(
+      `UPDATE posts SET status = 'publishing', updated_at = now()
+       WHERE id IN (SELECT post_id FROM publications WHERE id = ANY($1)) AND status <> 'publishing'`,
+      [claimed.map((c) => c.id)],
+    );
+    const { rows } = await tx.query<Omit<ClaimedJob, 'attempt_id'>>(
+      `SELECT p.id, p.workspace_id, p.post_id, p.account_id, p.platform, p.attempts, p.needs_reconcile, p.scheduled_at,
+              p.next_attempt_at, po.text, po.options, a.status AS account_status, a.sandbox AS account_sandbox, a.credentials
+       FROM publications p JOIN posts po ON po.id = p.post_id JOIN accounts a ON a.id = p.account_id
+       WHERE p.id = ANY($1)`,
+      [claimed.map((c) => c.id)],
+    );
+    const attemptOf = new Map(claimed.map((c, i) => [c.id, attemptIds[i]!]));
+    return rows.map((r) => ({ ...r, attempt_id: attemptOf.get(r.id)! }));
+  });
+}
+
+/** The earliest time something is waiting for (to sleep exactly until then when idle). */
+export async function nextDueAt(db: Db): Promise<Date | null> {
+  const { rows } = await db.query<{ at: Date | null }>(
+    `SELECT min(next_attempt_at) AS at FROM publications WHERE status IN ('scheduled', 'retrying')`,
+  );
+  return rows[0]?.at ?? null;
+}

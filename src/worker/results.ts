@@ -1,0 +1,101 @@
+// Writing attempt outcomes. Results are batched into one transaction (posts locked first, as everywhere),
+// and fenced by the lease: if this worker lost the lease (the sweeper handed the publication on), its late
+// result is dropped and the next attempt's read-back tells the truth instead.
+import type { AppContext } from '../context.js';
+import { withTransaction } from '../db/pool.js';
+import { insertEvents } from '../db/queries/events.js';
+import type { PublicationRow } from '../db/queries/posts.js';
+import { endWaitingPublicationsOfAccount, lockPosts, publicationEvent, refreshPostStatuses } from '../db/queries/publications.js';
+import type { Metrics } from '../metrics.js';
+import type { RunResult } from './run.js';
+
+const PUB_COLUMNS = `id, workspace_id, post_id, account_id, platform, status, next_attempt_at, scheduled_at, attempts,
+  needs_reconcile, platform_post_id, platform_url, error, published_at, finished_at, created_at, updated_at`;
+
+const ATTEMPT_OUTCOME: Record<RunResult['outcome']['kind'], string> = {
+  published: 'published',
+  retry: 'retry',
+  failed: 'failed',
+  unconfirmed: 'unknown',
+};
+
+export async function writeResults(ctx: AppContext, workerId: string, results: RunResult[], metrics?: Metrics): Promise<void> {
+  if (results.length === 0) return;
+  // Account effects first, each in its own transaction (accounts are locked before posts elsewhere).
+  for (const r of results) if (r.account) await applyAccountEffect(ctx, r);
+
+  const rows = await withTransaction(ctx.db, async (tx) => {
+    await lockPosts(tx, [...new Set(results.map((r) => r.job.post_id))]);
+    const { rows: updated } = await tx.query<PublicationRow>(
+      `UPDATE publications p SET
+         status = v.status,
+         platform_post_id = coalesce(v.platform_post_id, p.platform_post_id),
+         platform_url = coalesce(v.url, p.platform_url),
+         error = v.error,
+         needs_reconcile = v.needs_reconcile,
+         next_attempt_at = v.next_attempt_at,
+         published_at = CASE WHEN v.status = 'published' THEN now() END,
+         finished_at = CASE WHEN v.status IN ('published', 'failed', 'unconfirmed') THEN now() END,
+         lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::boolean[], $8::timestamptz[])
+         AS v(id, status, platform_post_id, url, error, needs_reconcile, next_attempt_at)
+       WHERE p.id = v.id AND p.status = 'publishing' AND p.lease_owner = $1
+       RETURNING ${PUB_COLUMNS.split(',').map((c) => `p.${c.trim()}`).join(', ')}`,
+      [
+        workerId,
+        results.map((r) => r.job.id),
+        results.map((r) => (r.outcome.kind === 'retry' ? 'retrying' : r.outcome.kind)),
+        results.map((r) => (r.outcome.kind === 'published' ? r.outcome.platformPostId : null)),
+        results.map((r) => (r.outcome.kind === 'published' ? r.outcome.url : null)),
+        results.map((r) => (r.outcome.kind === 'published' ? null : JSON.stringify(r.outcome.error))),
+        results.map((r) => r.outcome.kind === 'retry' && r.outcome.needsReconcile),
+        results.map((r) => (r.outcome.kind === 'retry' ? r.outcome.at : null)),
+      ],
+    );
+    await tx.query(
+      `UPDATE publication_attempts a SET finished_at = now(), outcome = v.outcome, error = v.error
+       FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS v(id, outcome, error) WHERE a.id = v.id`,
+      [
+        results.map((r) => r.job.attempt_id),
+        results.map((r) => (r.outcome.kind === 'published' && r.outcome.found ? 'found' : ATTEMPT_OUTCOME[r.outcome.kind])),
+        results.map((r) => (r.outcome.kind === 'published' ? null : JSON.stringify(r.outcome.error))),
+      ],
+    );
+    await insertEvents(tx, updated.map(publicationEvent));
+    await refreshPostStatuses(tx, [...new Set(updated.map((u) => u.post_id))]);
+    return updated;
+  });
+
+  if (metrics) {
+    const written = new Set(rows.map((r) => r.id));
+    for (const r of results) {
+      metrics.outcomes.inc({ platform: r.job.platform, outcome: written.has(r.job.id) ? r.outcome.kind : 'lease_lost' });
+      const due = r.job.scheduled_at;
+      if (r.job.attempts === 1 && due) metrics.publishDelay.observe(Math.max(0, r.startedAt.getTime() - due.getTime()) / 1000);
+    }
+  }
+}
+
+async function applyAccountEffect(ctx: AppContext, r: RunResult): Promise<void> {
+  const effect = r.account!;
+  const { workspace_id: workspaceId, account_id: accountId } = r.job;
+  if (effect.kind === 'block') {
+    await ctx.db.query('UPDATE accounts SET blocked_until = greatest(coalesce(blocked_until, $2), $2), updated_at = now() WHERE id = $1', [accountId, effect.until]);
+    return;
+  }
+  await withTransaction(ctx.db, async (tx) => {
+    const { rows } = await tx.query<{ status: string; platform: string }>(
+      `UPDATE accounts SET status = $2, status_reason = $3, updated_at = now(),
+         credentials = CASE WHEN $2 = 'disconnected' THEN NULL ELSE credentials END,
+         disconnected_at = CASE WHEN $2 = 'disconnected' THEN now() ELSE disconnected_at END
+       WHERE id = $1 AND status = 'connected' RETURNING status, platform`,
+      [accountId, effect.kind, effect.reason],
+    );
+    if (rows.length === 0) return; // already changed by another publication's result
+    const type = effect.kind === 'disconnect' ? 'account.disconnected' : 'account.reconnect_required';
+    await insertEvents(tx, [{ workspaceId, type, data: { account_id: accountId, platform: rows[0]!.platform, reason: effect.reason } }]);
+    if (effect.kind === 'disconnect') {
+      await endWaitingPublicationsOfAccount(tx, workspaceId, accountId, { code: 'ACCOUNT_DISCONNECTED', category: 'revoked', message: `the platform revoked access: ${effect.reason}`, retryable: false });
+    }
+  });
+}

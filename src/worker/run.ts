@@ -1,0 +1,174 @@
+// One attempt of one publication: read back first when an earlier attempt may have reached the platform,
+// then publish, then classify the result into what happens next. Decides; writes nothing itself.
+import type { AppContext } from '../context.js';
+import { PLATFORM_BASE_URLS, getConnector } from '../connectors/registry.js';
+import type { ConnectorCtx, ConnectorError, PlatformConnector, PublicationDraft } from '../connectors/types.js';
+import { canRetry, nextRetryDelayMs } from '../domain/retry.js';
+import { openJson, sealJson } from '../lib/crypto.js';
+import { credentialsAad } from '../services/accounts.js';
+import { effectiveText } from '../services/validate-post.js';
+import type { PublicationError } from '../db/queries/posts.js';
+import type { ClaimedJob } from './claim.js';
+
+export type Outcome =
+  | { kind: 'published'; platformPostId: string; url: string; found: boolean }
+  | { kind: 'retry'; error: PublicationError; at: Date; needsReconcile: boolean }
+  | { kind: 'failed'; error: PublicationError }
+  | { kind: 'unconfirmed'; error: PublicationError };
+
+/** What the account should become after an error (auth lost, access revoked, rate-limited). */
+export type AccountEffect =
+  | { kind: 'block'; until: Date }
+  | { kind: 'reconnect_required'; reason: string }
+  | { kind: 'disconnect'; reason: string };
+
+export type RunResult = { job: ClaimedJob; outcome: Outcome; account?: AccountEffect; startedAt: Date };
+
+// After an outcome-unknown attempt, read back soon: the platform has either the post or nothing.
+const RECONCILE_DELAY_MS = 2_000;
+
+function toPublicationError(e: ConnectorError): PublicationError {
+  return { code: e.code, category: e.category, platform_code: e.platformCode ?? null, message: e.message, retryable: e.retryable };
+}
+
+export async function runPublication(ctx: AppContext, job: ClaimedJob, shutdown: AbortSignal): Promise<RunResult> {
+  const startedAt = ctx.clock.now();
+  const done = (outcome: Outcome, account?: AccountEffect): RunResult => ({ job, outcome, account, startedAt });
+  const connector = getConnector(job.platform);
+  if (!connector) {
+    return done({ kind: 'failed', error: { code: 'CONNECTOR_FAILED', category: 'permanent', message: `no connector for platform ${job.platform}`, retryable: false } });
+  }
+  if (job.account_status !== 'connected' || !job.credentials) {
+    const code = job.account_status === 'reconnect_required' ? 'PLATFORM_AUTH_EXPIRED' : 'ACCOUNT_DISCONNECTED';
+    return done({ kind: 'failed', error: { code, category: code === 'ACCOUNT_DISCONNECTED' ? 'revoked' : 'auth_expired', message: `the account is ${job.account_status}; reconnect it and publish again`, retryable: false } });
+  }
+  const baseUrl = job.account_sandbox ? `${ctx.sandboxUrl}/${job.platform}` : PLATFORM_BASE_URLS[connector.id];
+  if (!baseUrl || (job.account_sandbox && !ctx.sandboxUrl)) {
+    return done({ kind: 'failed', error: { code: 'CONNECTOR_FAILED', category: 'permanent', message: 'sandbox mode is off on this instance, so sandbox accounts cannot publish', retryable: false } });
+  }
+  const signal = AbortSignal.any([AbortSignal.timeout(ctx.config.worker.publishTimeoutMs), shutdown]);
+  const cctx: ConnectorCtx<unknown> = {
+    credentials: openJson(ctx.keyRing, job.credentials, credentialsAad(job.account_id)),
+    saveCredentials: async (next) => {
+      await ctx.db.query('UPDATE accounts SET credentials = $2, updated_at = now() WHERE id = $1', [job.account_id, sealJson(ctx.keyRing, next, credentialsAad(job.account_id))]);
+    },
+    baseUrl,
+    sandbox: job.account_sandbox,
+    clock: ctx.clock,
+    log: ctx.log.child({ publication_id: job.id, platform: job.platform }),
+    signal,
+  };
+  const draft: PublicationDraft = {
+    publicationId: job.id,
+    marker: job.id,
+    text: effectiveText({ text: job.text, options: job.options }, job.platform),
+    options: job.options[job.platform] ?? {},
+  };
+  try {
+    return await attempt(ctx, connector, cctx, draft, job, done);
+  } catch (error) {
+    // A connector bug may strike after the request left: treat the outcome as unknown.
+    const e: ConnectorError = { category: 'transient', code: 'CONNECTOR_FAILED', message: `connector failed: ${(error as Error).message}`, retryable: true, outcomeUnknown: true };
+    cctx.log.error({ err: error }, 'connector threw');
+    return done(unknownOutcome(ctx, connector, job, e));
+  }
+}
+
+async function attempt(
+  ctx: AppContext,
+  connector: PlatformConnector<unknown>,
+  cctx: ConnectorCtx<unknown>,
+  draft: PublicationDraft,
+  job: ClaimedJob,
+  done: (o: Outcome, a?: AccountEffect) => RunResult,
+): Promise<RunResult> {
+  // Any earlier attempt might have published (a 5xx after commit, a lost response): look before posting.
+  if (job.attempts > 1 || job.needs_reconcile) {
+    if (!connector.findExisting) {
+      if (job.needs_reconcile) return done(unconfirmed('an earlier attempt may have published and this platform cannot be read back'));
+    } else {
+      const found = await connector.findExisting(cctx, draft);
+      if (!found.ok) return readBackFailed(ctx, connector, job, found.error, done);
+      if (found.value) return done({ kind: 'published', platformPostId: found.value.platformPostId, url: found.value.url, found: true });
+    }
+  }
+  const result = await connector.publish(cctx, draft);
+  if (result.ok) return done({ kind: 'published', platformPostId: result.value.platformPostId, url: result.value.url, found: false });
+  return classify(ctx, connector, job, result.error, done);
+}
+
+/**
+ * The read-back itself failed. If the last attempt's outcome was definite, this is an ordinary error;
+ * if it was unknown, the publication must not be failed or re-posted: retry the read-back, or give up
+ * as unconfirmed.
+ */
+function readBackFailed(
+  ctx: AppContext,
+  connector: PlatformConnector<unknown>,
+  job: ClaimedJob,
+  e: ConnectorError,
+  done: (o: Outcome, a?: AccountEffect) => RunResult,
+): RunResult {
+  if (!job.needs_reconcile) return classify(ctx, connector, job, e, done);
+  if (e.category === 'rate_limited') {
+    const until = new Date(ctx.clock.now().getTime() + Math.max(e.retryAfterMs ?? 60_000, 1_000));
+    return done({ kind: 'retry', error: toPublicationError(e), at: until, needsReconcile: true }, { kind: 'block', until });
+  }
+  if (e.retryable) return done(unknownOutcome(ctx, connector, job, e));
+  const effect: AccountEffect | undefined =
+    e.category === 'auth_expired' ? { kind: 'reconnect_required', reason: e.message }
+    : e.category === 'revoked' ? { kind: 'disconnect', reason: e.message }
+    : undefined;
+  return done(unconfirmed(`an earlier attempt may have published and reading it back failed: ${e.message}`), effect);
+}
+
+function unconfirmed(message: string): Outcome {
+  return { kind: 'unconfirmed', error: { code: 'OUTCOME_UNKNOWN', category: 'transient', message, retryable: false } };
+}
+
+function unknownOutcome(ctx: AppContext, connector: PlatformConnector<unknown>, job: ClaimedJob, e: ConnectorError): Outcome {
+  // Reading back is safe to repeat, but not forever: a read-back that keeps failing ends as unconfirmed.
+  if (!connector.findExisting || job.attempts >= ctx.config.worker.maxAttempts + 2) {
+    return unconfirmed(`${e.message}; the platform may or may not have published it`);
+  }
+  return { kind: 'retry', error: toPublicationError(e), at: new Date(ctx.clock.now().getTime() + RECONCILE_DELAY_MS), needsReconcile: true };
+}
+
+/** Classifies a definite error (the platform answered, or the request never left). */
+function classify(
+  ctx: AppContext,
+  connector: PlatformConnector<unknown>,
+  job: ClaimedJob,
+  e: ConnectorError,
+  done: (o: Outcome, a?: AccountEffect) => RunResult,
+): RunResult {
+  const now = ctx.clock.now();
+  const error = toPublicationError(e);
+  if (e.outcomeUnknown) return done(unknownOutcome(ctx, connector, job, e));
+  switch (e.category) {
+    case 'rate_limited': {
+      // Parked until the platform's reset, not spun; the account waits too. A rate limit is not the
+      // content's fault, so it does not use up retries, but it cannot postpone a post beyond a day.
+      const until = new Date(now.getTime() + Math.max(e.retryAfterMs ?? 60_000, 1_000));
+      const dueAt = job.scheduled_at ?? job.next_attempt_at;
+      if (until.getTime() - dueAt.getTime() > 86_400_000) return done({ kind: 'failed', error: { ...error, message: `${e.message}; still rate-limited a day after it was due` } });
+      return done({ kind: 'retry', error, at: until, needsReconcile: false }, { kind: 'block', until });
+    }
+    case 'auth_expired':
+      return done({ kind: 'failed', error }, { kind: 'reconnect_required', reason: e.message });
+    case 'revoked':
+      return done({ kind: 'failed', error }, { kind: 'disconnect', reason: e.message });
+    default:
+      if (e.retryable && canRetry(policy(ctx), job.attempts)) {
+        const delay = nextRetryDelayMs(policy(ctx), job.attempts, e.retryAfterMs);
+        return done({ kind: 'retry', error, at: new Date(now.getTime() + delay), needsReconcile: false });
+      }
+      if (e.retryable) return done({ kind: 'failed', error: { ...error, message: `${e.message} (gave up after ${job.attempts} attempts)` } });
+      return done({ kind: 'failed', error });
+  }
+}
+
+function policy(ctx: AppContext) {
+  const w = ctx.config.worker;
+  return { maxAttempts: w.maxAttempts, baseMs: w.retryBaseMs, maxMs: w.retryMaxMs };
+}
