@@ -131,15 +131,15 @@ export function installSimulatorCore(
       }
     }
   });
-  app.addHook('onSend', async (req, _reply, payload) => {
+  // Logged on send (not on response), so a request whose client gave up waiting is still on record.
+  app.addHook('onSend', async (req, reply, payload) => {
+    const operation = req.routeOptions.config.operation;
+    if (operation) {
+      if (core.log.length >= LOG_CAP) core.log.splice(0, core.log.length - LOG_CAP + 1);
+      core.log.push({ at: new Date().toISOString(), method: req.method, operation, account: accountOf(req), status: reply.statusCode });
+    }
     if (req.simDelayReply) await sleep(req.simDelayReply);
     return payload;
-  });
-  app.addHook('onResponse', async (req, reply) => {
-    const operation = req.routeOptions.config.operation;
-    if (!operation) return;
-    if (core.log.length >= LOG_CAP) core.log.splice(0, core.log.length - LOG_CAP + 1);
-    core.log.push({ at: new Date().toISOString(), method: req.method, operation, account: accountOf(req), status: reply.statusCode });
   });
 
   // The control surface tests and sandbox users drive.

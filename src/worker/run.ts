@@ -24,9 +24,6 @@ export type AccountEffect =
 
 export type RunResult = { job: ClaimedJob; outcome: Outcome; account?: AccountEffect; startedAt: Date };
 
-// After an outcome-unknown attempt, read back soon: the platform has either the post or nothing.
-const RECONCILE_DELAY_MS = 2_000;
-
 function toPublicationError(e: ConnectorError): PublicationError {
   return { code: e.code, category: e.category, platform_code: e.platformCode ?? null, message: e.message, retryable: e.retryable };
 }
@@ -131,7 +128,8 @@ function unknownOutcome(ctx: AppContext, connector: PlatformConnector<unknown>, 
   if (!connector.findExisting || job.attempts >= ctx.config.worker.maxAttempts + 2) {
     return unconfirmed(`${e.message}; the platform may or may not have published it`);
   }
-  return { kind: 'retry', error: toPublicationError(e), at: new Date(ctx.clock.now().getTime() + RECONCILE_DELAY_MS), needsReconcile: true };
+  const delay = nextRetryDelayMs(policy(ctx), job.attempts, e.retryAfterMs);
+  return { kind: 'retry', error: toPublicationError(e), at: new Date(ctx.clock.now().getTime() + delay), needsReconcile: true };
 }
 
 /** Classifies a definite error (the platform answered, or the request never left). */
