@@ -1,6 +1,7 @@
 // Claiming due publications. The publication row is the job: one statement takes up to `limit` due rows
-// (skipping rows, posts and accounts another transaction holds), respects each account's concurrency limit
-// and rate-limit block, leases them to this worker and records the attempt — all before any network call.
+// (skipping rows, posts and accounts another transaction holds), picking per account up to its free
+// concurrency and skipping rate-limited accounts — so one account's backlog never starves the others —
+// leases them to this worker and records the attempt, all before any network call.
 import type { Db } from '../db/pool.js';
 import { withTransaction } from '../db/pool.js';
 import { newId } from '../lib/ids.js';
@@ -23,49 +24,48 @@ export type ClaimedJob = {
   credentials: Buffer | null;
 };
 
-// Due rows scanned per claim; larger than the batch so one busy account cannot hide the others.
-const SCAN_FACTOR = 4;
-
 export async function claimDue(db: Db, workerId: string, limit: number, leaseMs: number): Promise<ClaimedJob[]> {
   if (limit <= 0) return [];
   return withTransaction(db, async (tx) => {
     const { rows: claimed } = await tx.query<{ id: string; attempts: number; needs_reconcile: boolean; workspace_id: string; next_attempt_at: Date }>(
-      `WITH due AS (
-         SELECT p.id, p.account_id, p.next_attempt_at
-         FROM publications p
-         WHERE p.status IN ('scheduled', 'retrying') AND p.next_attempt_at <= now()
-         ORDER BY p.next_attempt_at
-         LIMIT $3
+      `WITH due_accounts AS (
+         SELECT DISTINCT account_id FROM publications
+         WHERE status IN ('scheduled', 'retrying') AND next_attempt_at <= now()
        ),
        accts AS (
          SELECT a.id,
                 a.max_concurrency - (SELECT count(*) FROM publications x WHERE x.account_id = a.id AND x.status = 'publishing') AS free
          FROM accounts a
-         WHERE a.id IN (SELECT account_id FROM due)
+         WHERE a.id IN (SELECT account_id FROM due_accounts)
            AND (a.blocked_until IS NULL OR a.blocked_until <= now())
          FOR UPDATE OF a SKIP LOCKED
        ),
-       ranked AS (
-         SELECT d.id, d.next_attempt_at,
-                row_number() OVER (PARTITION BY d.account_id ORDER BY d.next_attempt_at, d.id) AS rn, a.free
-         FROM due d JOIN accts a ON a.id = d.account_id
+       candidates AS (
+         SELECT c.id, c.next_attempt_at
+         FROM accts a
+         CROSS JOIN LATERAL (
+           SELECT p.id, p.next_attempt_at FROM publications p
+           WHERE p.account_id = a.id AND p.status IN ('scheduled', 'retrying') AND p.next_attempt_at <= now()
+           ORDER BY p.next_attempt_at
+           LIMIT greatest(a.free, 0)
+         ) c
        ),
        picked AS (
          SELECT p.id
          FROM publications p
-         JOIN ranked r ON r.id = p.id
+         JOIN candidates c ON c.id = p.id
          JOIN posts po ON po.id = p.post_id
-         WHERE r.rn <= r.free AND p.status IN ('scheduled', 'retrying') AND p.next_attempt_at <= now()
-         ORDER BY r.next_attempt_at
+         WHERE p.status IN ('scheduled', 'retrying') AND p.next_attempt_at <= now()
+         ORDER BY c.next_attempt_at
          LIMIT $2
          FOR UPDATE OF p, po SKIP LOCKED
        )
        UPDATE publications p
        SET status = 'publishing', attempts = p.attempts + 1, lease_owner = $1,
-           lease_expires_at = now() + make_interval(secs => $4::double precision / 1000), updated_at = now()
+           lease_expires_at = now() + make_interval(secs => $3::double precision / 1000), updated_at = now()
        FROM picked WHERE p.id = picked.id
        RETURNING p.id, p.attempts, p.needs_reconcile, p.workspace_id, p.next_attempt_at`,
-      [workerId, limit, limit * SCAN_FACTOR, leaseMs],
+      [workerId, limit, leaseMs],
     );
     if (claimed.length === 0) return [];
     const attemptIds = claimed.map(() => newId('attempt'));
