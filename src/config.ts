@@ -78,6 +78,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  // A live worker must never lose its lease while its request is still allowed to run.
+  if (e.CRIER_LEASE_MS < e.CRIER_PUBLISH_TIMEOUT_MS + 3_000) {
+    throw new ConfigError(`Invalid configuration:\n  CRIER_LEASE_MS (${e.CRIER_LEASE_MS}) must exceed CRIER_PUBLISH_TIMEOUT_MS (${e.CRIER_PUBLISH_TIMEOUT_MS}) by at least 3000 ms`);
+  }
   return {
     port: e.PORT,
     host: e.HOST,

@@ -69,11 +69,11 @@ export type TestCrier = {
 };
 
 /** Starts simulators + Crier on a fresh database. Call `stop()` in afterAll. */
-export async function startTestCrier(opts: { env?: TestEnv; role?: Role; clock?: Clock } = {}): Promise<TestCrier> {
+export async function startTestCrier(opts: { env?: TestEnv; role?: Role; clock?: Clock; log?: pino.Logger } = {}): Promise<TestCrier> {
   const db = await createTestDatabase();
   const sandbox = await startSandboxServer();
   const config = loadConfig(testEnv(db, sandbox.url, opts.env));
-  const log = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
+  const log = opts.log ?? pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
   const crier = await startCrier(config, opts.role ?? 'all', { clock: opts.clock, log });
   const sql = new pg.Pool({ connectionString: db.url, max: 3 });
   const operator = client(crier.url, ADMIN_KEY);
