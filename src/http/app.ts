@@ -9,7 +9,7 @@ import type { AppContext } from '../context.js';
 import { bodyAjv, paramsAjv } from '../lib/ajv.js';
 import { newId } from '../lib/ids.js';
 import { createKeyVerifier, installAuth, type KeyVerifier } from './auth.js';
-import { ApiError, installErrorHandling } from './errors.js';
+import { ApiError, frameworkError, installErrorHandling, type ErrorDetail } from './errors.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import { registerHealthRoutes, type Health } from './routes/health.js';
 import { registerWorkspaceRoutes } from './routes/workspaces.js';
@@ -35,6 +35,7 @@ export async function buildApi(ctx: AppContext, opts: { health: Health; mountSan
     // Requests are logged once, on response, by our own hook.
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
+    frameworkErrors: frameworkError,
   });
 
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : paramsAjv).compile(schema));
@@ -43,11 +44,15 @@ export async function buildApi(ctx: AppContext, opts: { health: Health; mountSan
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     const text = String(body);
     if (text.trim() === '') return done(null, undefined);
+    let value: unknown;
     try {
-      done(null, sjson.parse(text, undefined, { protoAction: 'remove', constructorAction: 'remove' }));
+      value = sjson.parse(text, undefined, { protoAction: 'remove', constructorAction: 'remove' });
     } catch {
-      done(new ApiError('MALFORMED_JSON', 'the body is not valid JSON'), undefined);
+      return done(new ApiError('MALFORMED_JSON', 'the body is not valid JSON'), undefined);
     }
+    const problem = unstorableJson(value, 'body', 0);
+    if (problem) return done(new ApiError('VALIDATION_FAILED', `${problem['field']}: ${problem.message}`, [problem]), undefined);
+    done(null, value);
   });
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
@@ -101,6 +106,30 @@ export async function buildApi(ctx: AppContext, opts: { health: Health; mountSan
   registerPostActionRoutes(app, deps);
   if (opts.mountSandbox) await app.register(opts.mountSandbox, { prefix: '/sandbox' });
   return app;
+}
+
+const MAX_JSON_DEPTH = 32;
+// An unpaired UTF-16 surrogate: valid as a JSON escape, but not Unicode text.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * JSON that parses but that Crier cannot take: strings PostgreSQL refuses to store (NUL in text, unpaired
+ * surrogates in jsonb) and nesting deep enough to overflow the stack of recursive code (the idempotency
+ * hash). Refused up front as a 400 rather than failing later as a 500. The walk stops at MAX_JSON_DEPTH.
+ */
+function unstorableJson(value: unknown, field: string, depth: number): ErrorDetail | undefined {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) return { field, message: 'contains a NUL character (\\u0000)' };
+    if (LONE_SURROGATE.test(value)) return { field, message: 'contains an unpaired UTF-16 surrogate' };
+    return undefined;
+  }
+  if (value === null || typeof value !== 'object') return undefined;
+  if (depth >= MAX_JSON_DEPTH) return { field, message: `nests deeper than ${MAX_JSON_DEPTH} levels` };
+  for (const [key, item] of Object.entries(value)) {
+    const problem = unstorableJson(key, `${field}.${key}`, depth) ?? unstorableJson(item, `${field}.${key}`, depth + 1);
+    if (problem) return problem;
+  }
+  return undefined;
 }
 
 async function redisClient(url: string) {

@@ -20,6 +20,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principal?: Principal;
+    /** Why a known key may not make this call; thrown after rate limiting (see installAuth). */
+    denied?: ApiError;
   }
 }
 
@@ -85,14 +87,23 @@ export function installAuth(app: FastifyInstance, verifier: KeyVerifier): void {
     if (!key) throw new ApiError('UNAUTHENTICATED', 'the API key is unknown or revoked', [], { 'www-authenticate': 'Bearer' });
     if (key.workspace_id === null) {
       req.principal = { kind: 'operator', keyId: key.id };
-      if (mode !== 'operator') throw new ApiError('FORBIDDEN', 'an operator key manages workspaces and keys; use a workspace key for this call');
+      if (mode !== 'operator') req.denied = new ApiError('FORBIDDEN', 'an operator key manages workspaces and keys; use a workspace key for this call');
       return;
     }
     const scopes = new Set(normalizeScopes(key.scopes));
     req.principal = { kind: 'workspace', keyId: key.id, workspaceId: key.workspace_id, scopes };
-    if (mode !== 'workspace') throw new ApiError('FORBIDDEN', 'this call needs the operator key');
+    if (mode !== 'workspace') {
+      req.denied = new ApiError('FORBIDDEN', 'this call needs the operator key');
+      return;
+    }
     const needed = req.routeOptions.config.scope ?? 'read';
-    if (!scopes.has(needed)) throw new ApiError('FORBIDDEN', `this API key lacks the "${needed}" scope`);
+    if (!scopes.has(needed)) req.denied = new ApiError('FORBIDDEN', `this API key lacks the "${needed}" scope`);
+  });
+  // A known key's 403 waits until the rate limiter (a route-level onRequest hook, so it runs after this
+  // file's) has counted the call: the 403 then carries the rate-limit headers like any answer to a key, and
+  // refused calls use up the key's allowance. preParsing still runs before the body is read or any handler.
+  app.addHook('preParsing', async (req) => {
+    if (req.denied) throw req.denied;
   });
 }
 

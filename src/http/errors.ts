@@ -20,7 +20,7 @@ export class ApiError extends Error {
 
 export const notFound = (what: string) => new ApiError('NOT_FOUND', `${what} not found`);
 
-function send(reply: FastifyReply, req: FastifyRequest, e: ApiError) {
+export function sendError(reply: FastifyReply, req: FastifyRequest, e: ApiError) {
   return reply
     .code(e.status)
     .headers(e.headers)
@@ -77,10 +77,24 @@ export function installErrorHandling(app: FastifyInstance): void {
     const known = toApiError(error);
     if (known) {
       if (known.status >= 500) req.log.error({ err: error }, known.message);
-      return send(reply, req, known);
+      return sendError(reply, req, known);
     }
     req.log.error({ err: error }, 'unhandled error');
-    return send(reply, req, new ApiError('INTERNAL_ERROR', 'internal error'));
+    return sendError(reply, req, new ApiError('INTERNAL_ERROR', 'internal error'));
   });
-  app.setNotFoundHandler((req, reply) => send(reply, req, new ApiError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)));
+  app.setNotFoundHandler((req, reply) => sendError(reply, req, new ApiError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)));
+}
+
+/**
+ * Errors Fastify raises before routing (Fastify's `frameworkErrors` option), which would otherwise answer in
+ * Fastify's own shape without a request id: a path that is not valid percent-encoding or a path parameter
+ * over the router's length limit names no object, so it is a 404 like any other unknown id.
+ */
+export function frameworkError(error: FastifyError, req: FastifyRequest, reply: FastifyReply) {
+  reply.header('x-request-id', req.id);
+  if (error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return sendError(reply, req, new ApiError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
+  }
+  req.log.error({ err: error }, 'framework error');
+  return sendError(reply, req, new ApiError('INTERNAL_ERROR', 'internal error'));
 }

@@ -3,6 +3,7 @@
 // creation leaves no key behind. Same key + a different request → 409. Keys live 24 hours.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { withTransaction, type Db, type Tx } from '../db/pool.js';
+import { openJson, sealJson, type KeyRing } from '../lib/crypto.js';
 import { canonicalJson, sha256 } from '../lib/hash.js';
 import { ApiError } from './errors.js';
 
@@ -11,6 +12,16 @@ const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 export type Created = { status: number; body: unknown };
 
+export type IdempotencyOptions = {
+  /**
+   * Encrypt the stored response (AES-256-GCM, bound to its scope and key): for responses that hold a
+   * secret shown once, such as a new API key, so the database never holds it in the clear.
+   */
+  sealWith?: KeyRing;
+};
+
+const sealedAad = (scope: string, key: string) => `idempotency:${scope}:${key}`;
+
 function scopeOf(req: FastifyRequest): string {
   const p = req.principal;
   if (!p) throw new Error('idempotency needs an authenticated request');
@@ -18,7 +29,13 @@ function scopeOf(req: FastifyRequest): string {
 }
 
 /** Runs `create` in a transaction, honouring the request's Idempotency-Key header if it has one. */
-export async function idempotent(db: Db, req: FastifyRequest, reply: FastifyReply, create: (tx: Tx) => Promise<Created>): Promise<FastifyReply> {
+export async function idempotent(
+  db: Db,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  create: (tx: Tx) => Promise<Created>,
+  opts: IdempotencyOptions = {},
+): Promise<FastifyReply> {
   const header = req.headers['idempotency-key'];
   const key = Array.isArray(header) ? header[0] : header;
   if (key === undefined) {
@@ -47,14 +64,17 @@ export async function idempotent(db: Db, req: FastifyRequest, reply: FastifyRepl
       if (!previous.request_hash.equals(hash)) {
         throw new ApiError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was already used with a different request');
       }
-      return { replayed: true, status: previous.status_code, body: previous.response };
+      const sealed = (previous.response as { sealed?: unknown } | null)?.sealed;
+      const body = typeof sealed === 'string' && opts.sealWith ? openJson(opts.sealWith, Buffer.from(sealed, 'base64'), sealedAad(scope, key)) : previous.response;
+      return { replayed: true, status: previous.status_code, body };
     }
     const result = await create(tx);
+    const stored = opts.sealWith ? { sealed: sealJson(opts.sealWith, result.body, sealedAad(scope, key)).toString('base64') } : result.body;
     await tx.query('UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE scope = $1 AND key = $2', [
       scope,
       key,
       result.status,
-      JSON.stringify(result.body),
+      JSON.stringify(stored),
     ]);
     return { replayed: false, ...result };
   });

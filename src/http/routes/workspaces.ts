@@ -79,11 +79,18 @@ export function registerWorkspaceRoutes(app: FastifyInstance, { ctx, keyVerifier
     },
     async (req, reply) => {
       await requireWorkspace(req.params.id);
-      return idempotent(ctx.db, req, reply, async (tx) => {
-        const { key, secret } = await createWorkspaceKey(tx, req.params.id, req.body.name, req.body.scopes ?? ['read', 'write']);
-        await insertEvents(tx, [{ workspaceId: req.params.id, type: 'api_key.created', data: { api_key_id: key.id, name: key.name, scopes: key.scopes } }]);
-        return { status: 201, body: { ...apiKeyView(key), key: secret } };
-      });
+      // The replay of a retried creation holds the secret, so it is stored encrypted.
+      return idempotent(
+        ctx.db,
+        req,
+        reply,
+        async (tx) => {
+          const { key, secret } = await createWorkspaceKey(tx, req.params.id, req.body.name, req.body.scopes ?? ['read', 'write']);
+          await insertEvents(tx, [{ workspaceId: req.params.id, type: 'api_key.created', data: { api_key_id: key.id, name: key.name, scopes: key.scopes } }]);
+          return { status: 201, body: { ...apiKeyView(key), key: secret } };
+        },
+        { sealWith: ctx.keyRing },
+      );
     },
   );
 
