@@ -10,7 +10,7 @@ import { bodyAjv, paramsAjv } from '../lib/ajv.js';
 import { newId } from '../lib/ids.js';
 import { createKeyVerifier, installAuth, type KeyVerifier } from './auth.js';
 import { ApiError, frameworkError, installErrorHandling, type ErrorDetail } from './errors.js';
-import { SHARED_SCHEMAS } from './schemas.js';
+import { SHARED_SCHEMAS, errorResponses } from './schemas.js';
 import { registerHealthRoutes, type Health } from './routes/health.js';
 import { registerWorkspaceRoutes } from './routes/workspaces.js';
 import { registerAccountRoutes } from './routes/accounts.js';
@@ -77,8 +77,13 @@ export async function buildApi(ctx: AppContext, opts: { health: Health; mountSan
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String((json as { $id?: string }).$id ?? `def-${i}`) },
     transform: ({ schema, url, route }) => {
       const hidden = url.startsWith('/sandbox') || url.startsWith('/v1/reference');
-      const security = route.config?.auth && route.config.auth !== 'public' ? [{ apiKey: [] }] : undefined;
-      return { schema: { ...schema, hide: hidden || schema?.hide, ...(security ? { security } : {}) } as typeof schema, url };
+      const authenticated = Boolean(route.config?.auth && route.config.auth !== 'public');
+      const security = authenticated ? [{ apiKey: [] }] : undefined;
+      // Errors every call of its kind can get, documented whether or not the route lists them: a key can be
+      // refused or rate-limited on any authenticated route, a body can be malformed, too large or not JSON.
+      const implied = [...(authenticated ? [401, 403, 429] : []), ...(schema?.body ? [400, 413, 415] : [])];
+      const response = schema?.response && implied.length > 0 ? { ...errorResponses(...implied), ...(schema.response as object) } : undefined;
+      return { schema: { ...schema, hide: hidden || schema?.hide, ...(security ? { security } : {}), ...(response ? { response } : {}) } as typeof schema, url };
     },
   });
   await app.register(swaggerUi, { routePrefix: '/v1/reference', staticCSP: true });
