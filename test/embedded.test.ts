@@ -1,0 +1,130 @@
+// The README's first command: Crier without DATABASE_URL runs on embedded PostgreSQL in its data folder,
+// prints where to go, survives restarts and a SIGKILL, and keeps one process per data folder.
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../src/db/embedded.js';
+import { spawnCrier, type Child } from './support/child.js';
+import { client, settled, waitFor } from './support/harness.js';
+
+let dataDir: string;
+let port: number;
+const running: Child[] = [];
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(path.join(os.tmpdir(), 'crier-embedded-'));
+  await chmod(dataDir, 0o755); // as root, PostgreSQL runs as the postgres user and must enter it
+  port = await freePort();
+});
+afterAll(async () => {
+  for (const c of running) await c.kill('SIGKILL');
+  await stopOrphan();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+const env = () => ({ CRIER_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' });
+const base = () => `http://127.0.0.1:${port}`;
+
+function start(args: string[] = ['all']): Child {
+  const c = spawnCrier(args, env());
+  running.push(c);
+  return c;
+}
+
+function postmasterPid(): number | undefined {
+  const file = path.join(dataDir, 'postgres', 'postmaster.pid');
+  if (!existsSync(file)) return undefined;
+  const pid = Number.parseInt(readFileSync(file, 'utf8').split('\n')[0]!, 10);
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+async function stopOrphan() {
+  const pid = postmasterPid();
+  if (pid) process.kill(pid, 'SIGINT');
+}
+
+async function ready() {
+  await waitFor(async () => ((await fetch(`${base()}/health/ready`)).status === 200 ? true : undefined), 30_000, 'ready');
+}
+
+describe('npm start without DATABASE_URL', () => {
+  let adminKey: string;
+  let workspaceKey: string;
+  let postId: string;
+
+  it('starts on embedded PostgreSQL, prints where to go and the operator key once, and publishes', async () => {
+    const c = start();
+    await c.waitFor(/Sandbox\s+on/);
+    const out = c.output();
+    expect(out).toContain(`API            ${base()}/v1`);
+    expect(out).toContain(`API reference  ${base()}/v1/reference`);
+    expect(out).toContain(`embedded PostgreSQL in ${dataDir}/postgres`);
+    adminKey = out.match(/^\s+(crier_admin_[A-Za-z0-9]{43})$/m)![1]!;
+    await ready();
+
+    const operator = client(base(), adminKey);
+    const ws = await operator.post('/v1/workspaces', { name: 'embedded' });
+    workspaceKey = (await operator.post(`/v1/workspaces/${ws.body.id}/api_keys`, { name: 'k' })).body.key;
+    const api = client(base(), workspaceKey);
+    const account = await api.post('/v1/accounts', { platform: 'bluesky', sandbox: true, username: 'embedded' });
+    expect(account.status).toBe(201);
+    const post = await api.post('/v1/posts', { text: 'from embedded PostgreSQL', account_ids: [account.body.id] });
+    postId = post.body.id;
+    const done = await settled(api, postId);
+    expect(done.publications[0].url).toContain(`${base()}/sandbox/bluesky/profile/`);
+    expect((await fetch(done.publications[0].url)).status).toBe(200);
+
+    await c.kill('SIGTERM');
+    expect(c.proc.exitCode).toBe(0);
+    expect(postmasterPid()).toBeUndefined(); // a clean stop stops PostgreSQL too
+  }, 90_000);
+
+  it('restarts with its data and does not print the operator key again', async () => {
+    const c = start();
+    await c.waitFor(/Sandbox\s+on/);
+    expect(c.output()).not.toMatch(/crier_admin_[A-Za-z0-9]{43}/);
+    expect(c.output()).toContain('printed on the first start');
+    await ready();
+    expect((await client(base(), adminKey).get('/v1/workspaces')).status).toBe(200);
+    expect((await client(base(), workspaceKey).get(`/v1/posts/${postId}`)).body.status).toBe('published');
+  }, 60_000);
+
+  it('refuses a second process on the same data folder with a clear message', async () => {
+    const other = spawnCrier(['all'], { ...env(), PORT: String(await freePort()) });
+    running.push(other);
+    expect(await other.exited).toBe(1);
+    expect(other.output()).toMatch(/another Crier process \(pid \d+\) is using the data folder/);
+    expect((await fetch(`${base()}/health/live`)).status).toBe(200); // the first one is unharmed
+  }, 60_000);
+
+  it('recovers the PostgreSQL server orphaned by a SIGKILL', async () => {
+    const c = running.find((r) => r.proc.exitCode === null && r.proc.signalCode === null)!;
+    await c.kill('SIGKILL');
+    const orphan = postmasterPid();
+    expect(orphan).toBeDefined(); // the killed process could not stop its database
+    const next = start();
+    await next.waitFor(/Sandbox\s+on/);
+    await ready();
+    expect(postmasterPid()).not.toBe(orphan);
+    expect((await client(base(), workspaceKey).get(`/v1/posts/${postId}`)).body.status).toBe('published');
+    await next.kill('SIGTERM');
+  }, 60_000);
+
+  it('rotates the operator key with admin-key --rotate', async () => {
+    const rotate = start(['admin-key', '--rotate']);
+    expect(await rotate.exited).toBe(0);
+    const fresh = rotate.output().match(/(crier_admin_[A-Za-z0-9]{43})/)![1]!;
+    const c = start();
+    await c.waitFor(/Sandbox\s+on/);
+    expect((await client(base(), fresh).get('/v1/workspaces')).status).toBe(200);
+    expect((await client(base(), adminKey).get('/v1/workspaces')).status).toBe(401);
+    await c.kill('SIGTERM');
+  }, 60_000);
+});
