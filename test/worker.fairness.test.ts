@@ -5,7 +5,7 @@ import { settled, startTestCrier, type TestCrier } from './support/harness.js';
 
 let t: TestCrier;
 beforeAll(async () => {
-  t = await startTestCrier();
+  t = await startTestCrier({ env: { CRIER_RATE_LIMIT_PER_MINUTE: '1000000' } });
 });
 afterAll(async () => t?.stop());
 
@@ -57,5 +57,28 @@ describe('fairness between accounts', () => {
     const waiting = await t.sql.query(`SELECT count(*)::int AS n FROM publications WHERE account_id = $1 AND status = 'scheduled'`, [limited]);
     expect(waiting.rows[0].n).toBe(450); // parked, untouched
     await t.sql.query(`UPDATE publications SET status = 'cancelled', next_attempt_at = NULL WHERE account_id = $1 AND status = 'scheduled'`, [limited]);
+  });
+});
+
+describe('publishing while the API is busy', () => {
+  it('publishes to an account while another transaction is creating a publication for it', async () => {
+    const ws = await t.workspace();
+    const account = await ws.account();
+    const draft = await ws.post('/v1/posts', { text: 'held', account_ids: [await ws.account()], draft: true });
+    // An open transaction inserting a publication holds a foreign-key (KEY SHARE) lock on the account,
+    // as every POST /v1/posts does while it runs; under steady load some such transaction is always open.
+    const held = await t.sql.connect();
+    try {
+      await held.query('BEGIN');
+      await held.query(
+        `INSERT INTO publications (id, workspace_id, post_id, account_id, platform, status) VALUES ($1, $2, $3, $4, 'bluesky', 'draft')`,
+        [newId('publication'), ws.workspaceId, draft.body.id, account],
+      );
+      const r = await ws.post('/v1/posts', { text: 'not blocked by a foreign-key lock', account_ids: [account] });
+      expect((await settled(ws, r.body.id, 5_000)).status).toBe('published');
+    } finally {
+      await held.query('ROLLBACK');
+      held.release();
+    }
   });
 });

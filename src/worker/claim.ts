@@ -38,7 +38,7 @@ export async function claimDue(db: Db, workerId: string, limit: number, leaseMs:
          FROM accounts a
          WHERE a.id IN (SELECT account_id FROM due_accounts)
            AND (a.blocked_until IS NULL OR a.blocked_until <= now())
-         FOR UPDATE OF a SKIP LOCKED
+         FOR NO KEY UPDATE OF a SKIP LOCKED
        ),
        candidates AS (
          SELECT c.id, c.next_attempt_at
@@ -58,7 +58,7 @@ export async function claimDue(db: Db, workerId: string, limit: number, leaseMs:
          WHERE p.status IN ('scheduled', 'retrying') AND p.next_attempt_at <= now()
          ORDER BY c.next_attempt_at
          LIMIT $2
-         FOR UPDATE OF p, po SKIP LOCKED
+         FOR NO KEY UPDATE OF p, po SKIP LOCKED
        )
        UPDATE publications p
        SET status = 'publishing', attempts = p.attempts + 1, lease_owner = $1,

@@ -83,7 +83,7 @@ export async function insertPublications(
 
 export async function getPost(q: Queryable, workspaceId: string, id: string, opts: { lock?: boolean } = {}): Promise<PostRow | undefined> {
   const { rows } = await q.query<PostRow>(
-    `SELECT * FROM posts WHERE workspace_id = $1 AND id = $2${opts.lock ? ' FOR UPDATE' : ''}`,
+    `SELECT * FROM posts WHERE workspace_id = $1 AND id = $2${opts.lock ? ' FOR NO KEY UPDATE' : ''}`,
     [workspaceId, id],
   );
   return rows[0];
@@ -92,7 +92,7 @@ export async function getPost(q: Queryable, workspaceId: string, id: string, opt
 /** Publications of the given posts, in a stable order; `lock` takes row locks (post lock first, always). */
 export async function getPublicationsOfPosts(q: Queryable, workspaceId: string, postIds: string[], opts: { lock?: boolean } = {}): Promise<PublicationRow[]> {
   const { rows } = await q.query<PublicationRow>(
-    `SELECT ${PUB_COLUMNS} FROM publications WHERE workspace_id = $1 AND post_id = ANY($2) ORDER BY post_id, id${opts.lock ? ' FOR UPDATE' : ''}`,
+    `SELECT ${PUB_COLUMNS} FROM publications WHERE workspace_id = $1 AND post_id = ANY($2) ORDER BY post_id, id${opts.lock ? ' FOR NO KEY UPDATE' : ''}`,
     [workspaceId, postIds],
   );
   return rows;

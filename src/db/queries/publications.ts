@@ -1,5 +1,7 @@
 // Publication transitions shared by the API and the worker. Lock order, everywhere: posts (by id), then
-// their publications, so an API edit and a worker result never deadlock.
+// their publications, so an API edit and a worker result never deadlock. Row locks are FOR NO KEY UPDATE:
+// a plain FOR UPDATE would also conflict with the KEY SHARE locks that foreign-key checks take, so every
+// open transaction inserting a publication would block (or, with SKIP LOCKED, hide) its post and account.
 import { TERMINAL_POST, type PostStatus } from '../../domain/lifecycle.js';
 import type { Queryable } from '../pool.js';
 import type { PublicationError, PublicationRow } from './posts.js';
@@ -9,7 +11,7 @@ const PUB_COLUMNS = `id, workspace_id, post_id, account_id, platform, status, ne
   needs_reconcile, platform_post_id, platform_url, error, published_at, finished_at, created_at, updated_at`;
 
 export async function lockPosts(q: Queryable, postIds: string[]): Promise<void> {
-  if (postIds.length > 0) await q.query('SELECT 1 FROM posts WHERE id = ANY($1) ORDER BY id FOR UPDATE', [postIds]);
+  if (postIds.length > 0) await q.query('SELECT 1 FROM posts WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE', [postIds]);
 }
 
 export type PostTransition = { id: string; workspace_id: string; old_status: PostStatus; status: PostStatus };
