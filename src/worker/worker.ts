@@ -13,6 +13,7 @@ import { sweep } from './sweeper.js';
 const CLAIM_BATCH = 100;
 const FLUSH_AT = 100;
 const FLUSH_AFTER_MS = 5;
+const CONCURRENT_WRITES = 4;
 const HEARTBEAT_MS = 5_000;
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -33,29 +34,32 @@ export async function startWorker(ctx: AppContext, metrics?: Metrics): Promise<W
     wake();
   };
 
-  // Results wait a few milliseconds so a burst is written in a handful of transactions.
+  // Results wait a few milliseconds so a burst is written in few transactions, and several batches are
+  // written at once: a publication's concurrency slot frees only when its result is written, so one slow
+  // write must not hold every slot. Concurrent writes cannot deadlock (each locks its posts in id order).
   let pending: RunResult[] = [];
   let flushTimer: NodeJS.Timeout | undefined;
-  let flushing: Promise<void> = Promise.resolve();
-  const flush = () => {
+  const writes = new Set<Promise<void>>();
+  const flush = (): void => {
     if (flushTimer) clearTimeout(flushTimer);
     flushTimer = undefined;
+    if (pending.length === 0 || writes.size >= CONCURRENT_WRITES) return;
     const batch = pending;
     pending = [];
-    if (batch.length === 0) return flushing;
-    flushing = flushing
-      .then(() => retrying(() => writeResults(ctx, id, batch, metrics)))
+    const write: Promise<void> = retrying(() => writeResults(ctx, id, batch, metrics))
       .catch((error) => log.error({ err: error, publications: batch.map((b) => b.job.id) }, 'writing results failed; the sweeper will recover these'))
       .finally(() => {
+        writes.delete(write);
         inflight -= batch.length;
         wakeUp();
+        flush(); // results that arrived while every writer was busy
       });
-    return flushing;
+    writes.add(write);
   };
   const onResult = (r: RunResult) => {
     pending.push(r);
-    if (pending.length >= FLUSH_AT) void flush();
-    else flushTimer ??= setTimeout(() => void flush(), FLUSH_AFTER_MS);
+    if (pending.length >= FLUSH_AT) flush();
+    else flushTimer ??= setTimeout(flush, FLUSH_AFTER_MS);
   };
   const run = (job: ClaimedJob) => {
     runPublication(ctx, job, shutdown.signal).then(onResult, (error) => {
@@ -121,8 +125,10 @@ export async function startWorker(ctx: AppContext, metrics?: Metrics): Promise<W
       while (inflight > pending.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       shutdown.abort();
       while (inflight > pending.length) await new Promise((r) => setTimeout(r, 20));
-      await flush();
-      await flushing;
+      while (pending.length > 0 || writes.size > 0) {
+        flush();
+        await Promise.all(writes);
+      }
       clearInterval(heartbeat);
       clearInterval(sweeper);
       await listener.close();
