@@ -27,27 +27,34 @@ afterAll(async () => {
 const env = () => ({ CRIER_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' });
 const base = () => `http://127.0.0.1:${port}`;
 
-function start(args: string[] = ['all']): Child {
-  const c = spawnCrier(args, env());
+function start(args: string[] = ['all'], extra: Record<string, string> = {}): Child {
+  const c = spawnCrier(args, { ...env(), ...extra });
   running.push(c);
   return c;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function postmasterPid(): number | undefined {
   const file = path.join(dataDir, 'postgres', 'postmaster.pid');
   if (!existsSync(file)) return undefined;
   const pid = Number.parseInt(readFileSync(file, 'utf8').split('\n')[0]!, 10);
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return undefined;
-  }
+  return alive(pid) ? pid : undefined;
 }
 
+/** A PostgreSQL server left behind by a failed test: stop it before its folder is removed. */
 async function stopOrphan() {
   const pid = postmasterPid();
-  if (pid) process.kill(pid, 'SIGINT');
+  if (!pid) return;
+  process.kill(pid, 'SIGINT');
+  await waitFor(async () => (alive(pid) ? undefined : true), 15_000, 'the orphaned PostgreSQL to stop').catch(() => undefined);
 }
 
 async function ready() {
@@ -109,9 +116,11 @@ describe('npm start without DATABASE_URL', () => {
     await c.kill('SIGKILL');
     const orphan = postmasterPid();
     expect(orphan).toBeDefined(); // the killed process could not stop its database
-    const next = start();
+    const next = start(['all'], { LOG_LEVEL: 'info' });
     await next.waitFor(/Sandbox\s+on/);
     await ready();
+    expect(next.output()).toContain(`stopping a PostgreSQL server (pid ${orphan}) left running by an earlier process`);
+    expect(alive(orphan!)).toBe(false);
     expect(postmasterPid()).not.toBe(orphan);
     expect((await client(base(), workspaceKey).get(`/v1/posts/${postId}`)).body.status).toBe('published');
     await next.kill('SIGTERM');
