@@ -1,5 +1,5 @@
-// Claiming due publications. The publication row is the job: one statement takes up to `limit` due rows
-// (skipping rows, posts and accounts another transaction holds), picking per account up to its free
+// Claiming due publications. The publication row is the job: one transaction takes up to `limit` due rows
+// (skipping rows and accounts another transaction holds), picking per account up to its free
 // concurrency and skipping rate-limited accounts — so one account's backlog never starves the others —
 // leases them to this worker and records the attempt, all before any network call.
 import type { Db } from '../db/pool.js';
@@ -27,7 +27,9 @@ export type ClaimedJob = {
 export async function claimDue(db: Db, workerId: string, limit: number, leaseMs: number): Promise<ClaimedJob[]> {
   if (limit <= 0) return [];
   return withTransaction(db, async (tx) => {
-    const { rows: claimed } = await tx.query<{ id: string; attempts: number; needs_reconcile: boolean; workspace_id: string; next_attempt_at: Date }>(
+    // Pick: per account with due work and not rate-limited, up to its free concurrency, earliest first.
+    // Locks the accounts (so concurrent claims count in-flight work correctly) and the picked rows only.
+    const { rows: picked } = await tx.query<{ id: string }>(
       `WITH due_accounts AS (
          SELECT DISTINCT account_id FROM publications
          WHERE status IN ('scheduled', 'retrying') AND next_attempt_at <= now()
@@ -49,23 +51,21 @@ export async function claimDue(db: Db, workerId: string, limit: number, leaseMs:
            ORDER BY p.next_attempt_at
            LIMIT greatest(a.free, 0)
          ) c
-       ),
-       picked AS (
-         SELECT p.id
-         FROM publications p
-         JOIN candidates c ON c.id = p.id
-         JOIN posts po ON po.id = p.post_id
-         WHERE p.status IN ('scheduled', 'retrying') AND p.next_attempt_at <= now()
-         ORDER BY c.next_attempt_at
-         LIMIT $2
-         FOR NO KEY UPDATE OF p, po SKIP LOCKED
        )
-       UPDATE publications p
-       SET status = 'publishing', attempts = p.attempts + 1, lease_owner = $1,
+       SELECT p.id FROM publications p
+       WHERE p.id = ANY (ARRAY(SELECT id FROM candidates ORDER BY next_attempt_at LIMIT $1))
+         AND p.status IN ('scheduled', 'retrying') AND p.next_attempt_at <= now()
+       FOR NO KEY UPDATE OF p SKIP LOCKED`,
+      [limit],
+    );
+    if (picked.length === 0) return [];
+    const { rows: claimed } = await tx.query<{ id: string; attempts: number; needs_reconcile: boolean; workspace_id: string; next_attempt_at: Date }>(
+      `UPDATE publications
+       SET status = 'publishing', attempts = attempts + 1, lease_owner = $1,
            lease_expires_at = now() + make_interval(secs => $3::double precision / 1000), updated_at = now()
-       FROM picked WHERE p.id = picked.id
-       RETURNING p.id, p.attempts, p.needs_reconcile, p.workspace_id, p.next_attempt_at`,
-      [workerId, limit, leaseMs],
+       WHERE id = ANY($2)
+       RETURNING id, attempts, needs_reconcile, workspace_id, next_attempt_at`,
+      [workerId, picked.map((p) => p.id), leaseMs],
     );
     if (claimed.length === 0) return [];
     const attemptIds = claimed.map(() => newId('attempt'));
@@ -81,10 +81,12 @@ export async function claimDue(db: Db, workerId: string, limit: number, leaseMs:
         workerId,
       ],
     );
-    // Posts in flight are "publishing" from now on (their rows are locked by the claim above).
+    // Posts in flight show "publishing" from now on. Best effort: a post an API call holds right now is
+    // skipped (never waited for, so no lock cycle with the API); its status is exact once the result is in.
     await tx.query(
       `UPDATE posts SET status = 'publishing', updated_at = now()
-       WHERE id IN (SELECT post_id FROM publications WHERE id = ANY($1)) AND status <> 'publishing'`,
+       WHERE id IN (SELECT po.id FROM posts po WHERE po.id IN (SELECT post_id FROM publications WHERE id = ANY($1))
+                      AND po.status <> 'publishing' FOR NO KEY UPDATE SKIP LOCKED)`,
       [claimed.map((c) => c.id)],
     );
     const { rows } = await tx.query<Omit<ClaimedJob, 'attempt_id'>>(
