@@ -1,7 +1,8 @@
 // The README's first command: Crier without DATABASE_URL runs on embedded PostgreSQL in its data folder,
-// prints where to go, survives restarts and a SIGKILL, and keeps one process per data folder.
+// prints where to go, survives restarts, a SIGKILL and a machine crash, and keeps one process per data folder.
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -134,6 +135,44 @@ describe('npm start without DATABASE_URL', () => {
     await c.waitFor(/Sandbox\s+on/);
     expect((await client(base(), fresh).get('/v1/workspaces')).status).toBe(200);
     expect((await client(base(), adminKey).get('/v1/workspaces')).status).toBe(401);
+    adminKey = fresh;
     await c.kill('SIGTERM');
+  }, 60_000);
+
+  it('starts after its machine went down, leaving pid files whose pids now belong to other processes, and signals none of them', async () => {
+    // The two pid files a running Crier keeps: its own (one process per folder) and PostgreSQL's.
+    const ownerFile = path.join(dataDir, 'crier.pid');
+    const serverFile = path.join(dataDir, 'postgres', 'postmaster.pid');
+    const c = start();
+    await c.waitFor(/Sandbox\s+on/);
+    await ready();
+    const ownerText = await readFile(ownerFile, 'utf8');
+    const serverText = await readFile(serverFile, 'utf8');
+    await c.kill('SIGTERM');
+    expect(existsSync(ownerFile) || existsSync(serverFile)).toBe(false);
+
+    // A power loss leaves both files behind; after the reboot their pids are other programs'.
+    const bystanders = [0, 1].map(() => spawn('sleep', ['120'], { stdio: 'ignore' }));
+    try {
+      const [a, b] = bystanders.map((p) => p.pid!);
+      await writeFile(ownerFile, ownerText.replace(/^\d+/, String(a)));
+      await writeFile(serverFile, serverText.replace(/^\d+/, String(b)));
+
+      const next = start(['all'], { LOG_LEVEL: 'info' });
+      await next.waitFor(/Sandbox\s+on/);
+      await ready();
+      expect(bystanders.map((p) => [p.exitCode, p.signalCode])).toEqual([
+        [null, null],
+        [null, null],
+      ]);
+      expect(next.output()).not.toContain('stopping a PostgreSQL server');
+      expect(next.output()).toContain(`pid ${b} is not a PostgreSQL server of this folder any more`);
+      expect((await client(base(), adminKey).get('/v1/workspaces')).status).toBe(200);
+      expect((await client(base(), workspaceKey).get(`/v1/posts/${postId}`)).body.status).toBe('published');
+      await next.kill('SIGTERM');
+      expect(next.proc.exitCode).toBe(0);
+    } finally {
+      for (const p of bystanders) p.kill('SIGKILL');
+    }
   }, 60_000);
 });

@@ -2,8 +2,8 @@
 // data folder. This wrapper adds what the package lacks (measured in stack-measurements.md): a free port,
 // running as root, recovering from a postmaster orphaned by a killed process, and a clear error message.
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, readlink, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -68,19 +68,32 @@ const OWNER_FILE = 'crier.pid';
 
 /**
  * One Crier process per data folder. A live owner means its postmaster is in use, not stale: refuse,
- * rather than stop a database another process is running on.
+ * rather than stop a database another process is running on. The file holds the owner's pid and, where
+ * /proc tells it, the owner's start time: after a crash and a reboot the pid may be another program's.
  */
 async function claimDataDir(dataDir: string): Promise<void> {
   const file = path.join(dataDir, OWNER_FILE);
   try {
-    const owner = Number.parseInt(await readFile(file, 'utf8'), 10);
-    if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) {
+    const [pidLine = '', started = ''] = (await readFile(file, 'utf8')).split('\n');
+    const owner = Number.parseInt(pidLine, 10);
+    const sameProcess = !started || !startTimeOf(owner) || startTimeOf(owner) === started;
+    if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner) && sameProcess) {
       throw new Error(`another Crier process (pid ${owner}) is using the data folder ${dataDir}; stop it, or set CRIER_DATA_DIR or DATABASE_URL`);
     }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  await writeFile(file, String(process.pid));
+  await writeFile(file, `${process.pid}\n${startTimeOf(process.pid) ?? ''}\n`);
+}
+
+/** Linux: when a process started (clock ticks after boot), which tells it from a later one with its pid. */
+function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] || undefined; // field 22; the name may hold spaces
+  } catch {
+    return undefined;
+  }
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
@@ -121,6 +134,13 @@ async function stopStalePostmaster(pgDir: string, log: Log): Promise<void> {
     return;
   }
   if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return; // postgres removes a stale pid file itself
+  if (!(await runsIn(pid, pgDir))) {
+    // The server died with its machine and its pid is now another program's: never signal that one.
+    // No server runs in this folder (a postmaster's pid is the one in this file), so the file is stale.
+    log(`removing ${pidFile}: pid ${pid} is not a PostgreSQL server of this folder any more`);
+    await rm(pidFile, { force: true });
+    return;
+  }
   log(`stopping a PostgreSQL server (pid ${pid}) left running by an earlier process`);
   process.kill(pid, 'SIGINT'); // "fast" shutdown: rolls back open transactions, exits cleanly
   for (let waited = 0; waited < 15_000; waited += 100) {
@@ -128,6 +148,16 @@ async function stopStalePostmaster(pgDir: string, log: Log): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`PostgreSQL pid ${pid} (from ${pidFile}) did not stop; stop it and start again`);
+}
+
+/** Whether the process works in `dir` (a postmaster works in its data folder); assumed so without /proc. */
+async function runsIn(pid: number, dir: string): Promise<boolean> {
+  if (!existsSync('/proc/self/cwd')) return true;
+  try {
+    return (await readlink(`/proc/${pid}/cwd`)) === (await realpath(dir));
+  } catch {
+    return false; // gone, or another user's process: not ours to stop
+  }
 }
 
 function isAlive(pid: number): boolean {
