@@ -12,6 +12,7 @@ import { migrate } from './db/migrate.js';
 import { createPool, withTransaction, type Db } from './db/pool.js';
 import { buildApi } from './http/app.js';
 import { registerHealthRoutes } from './http/routes/health.js';
+import { hashKey } from './lib/api-keys.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { DecryptionError, decrypt, encrypt, generateKeySpec, parseKeyRing, type KeyRing } from './lib/crypto.js';
 import { createMetrics } from './metrics.js';
@@ -41,6 +42,7 @@ export async function startCrier(config: Config, role: Role, opts: { clock?: Clo
   let app: FastifyInstance | undefined;
   let worker: Worker | undefined;
   let stopped = false;
+  let minted: string | undefined;
   // Order matters: stop taking work, let in-flight publishes finish, then close the database.
   const stopAll = async () => {
     if (stopped) return;
@@ -58,6 +60,7 @@ export async function startCrier(config: Config, role: Role, opts: { clock?: Clo
       await tx.query('SELECT pg_advisory_xact_lock($1)', [0x63726b79]); // two first starts at once mint one key
       return ensureOperatorKey(tx, config.adminKey);
     });
+    minted = generated.generated;
 
     const ctx: AppContext = { config, db, databaseUrl, keyRing, clock: opts.clock ?? systemClock, log, sandboxUrl: config.sandbox ? config.sandboxUrl : undefined };
     const metrics = createMetrics(db);
@@ -80,6 +83,9 @@ export async function startCrier(config: Config, role: Role, opts: { clock?: Clo
     if (role !== 'serve') worker = await startWorker(ctx, metrics);
     return { url, ctx, generatedOperatorKey: generated.generated, embedded: !!embedded, stop: stopAll };
   } catch (error) {
+    // A start that fails (a port in use, most often) never prints the key it minted: withdraw it, so the
+    // start that succeeds mints one and prints it, instead of "printed on the first start".
+    if (minted) await db.query('DELETE FROM api_keys WHERE key_hash = $1 AND workspace_id IS NULL', [hashKey(minted)]).catch(() => undefined);
     await stopAll();
     throw error;
   }

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,6 +67,21 @@ describe('npm start without DATABASE_URL', () => {
   let adminKey: string;
   let workspaceKey: string;
   let postId: string;
+
+  it('says the port is taken when it is, and keeps the operator key for the start that succeeds', async () => {
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
+    try {
+      const c = start();
+      expect(await c.exited).toBe(1);
+      expect(c.output()).toMatch(/port in use: .*Set PORT to another port/);
+      expect(c.output()).not.toMatch(/crier_admin_/);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+    expect(postmasterPid()).toBeUndefined(); // a failed start stops its database too
+    // The next test's start is the first that succeeds: it must print the operator key.
+  }, 60_000);
 
   it('starts on embedded PostgreSQL, prints where to go and the operator key once, and publishes', async () => {
     const c = start();
