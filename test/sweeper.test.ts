@@ -107,6 +107,33 @@ describe('sweeping', () => {
     expect(acted.length).toBeGreaterThanOrEqual(1);
     expect(acted.reduce((n, r) => n + r!.leasesRecovered, 0)).toBe(1);
   });
+
+  it('stands aside while another sweep is running, which recovers the publication alone', async () => {
+    const { pub, post } = await stuckPublication('-1 second');
+    // An API call holds the post: the first sweep takes the sweep lock, then waits for the post.
+    const api = await t.sql.connect();
+    let first: Promise<Awaited<ReturnType<typeof sweep>>> | undefined;
+    try {
+      await api.query('BEGIN');
+      await api.query('SELECT 1 FROM posts WHERE id = $1 FOR NO KEY UPDATE', [post]);
+      first = sweep(t.crier.ctx);
+      await waitFor(async () => {
+        const { rows } = await t.sql.query(`SELECT count(*)::int AS n FROM pg_locks
+           WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`);
+        return rows[0].n === 1 ? true : undefined;
+      }, 10_000, 'the first sweep to hold the sweep lock');
+      // A second sweep meanwhile does nothing at all (rather than queue behind the first).
+      const second = await Promise.race([sweep(t.crier.ctx), new Promise((r) => setTimeout(() => r('waiting behind the first'), 3_000))]);
+      expect(second).toBeUndefined();
+      expect(await row(pub)).toMatchObject({ status: 'publishing', lease_owner: 'wrk_dead' });
+    } finally {
+      await api.query('ROLLBACK');
+      api.release();
+    }
+    expect((await first!)?.leasesRecovered).toBeGreaterThanOrEqual(1);
+    expect(await row(pub)).toMatchObject({ status: 'retrying', needs_reconcile: true, lease_owner: null });
+    expect(await eventsOf(pub)).toEqual(['publication.retrying']);
+  });
 });
 
 describe('a publication handed on by the sweeper', () => {
