@@ -1,7 +1,8 @@
 // Error suite: bad input on every route gets a 4xx with the one error envelope and a documented code —
 // never a 500, never a stack trace, never a half-done change. Also: docs/errors.md and the OpenAPI document
 // agree with the code.
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import net from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ERRORS, type ApiErrorCode } from '../src/http/error-codes.js';
@@ -65,6 +66,31 @@ async function raw(base: string, method: string, path: string, opts: Raw = {}): 
     // not JSON
   }
   return { status: res.status, body, headers: res.headers };
+}
+
+/** Bytes written straight to the socket (for requests no HTTP client would send); the raw answer back. */
+function rawSocket(base: string, request: string): Promise<{ status: number; headers: Record<string, string>; body: any }> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => socket.write(request));
+    const chunks: Buffer[] = [];
+    socket.on('data', (d) => chunks.push(d));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const [head = '', ...rest] = text.split('\r\n\r\n');
+      const [statusLine = '', ...lines] = head.split('\r\n');
+      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      let body: any = rest.join('\r\n\r\n');
+      try {
+        body = JSON.parse(body);
+      } catch {
+        // not JSON
+      }
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, body });
+    });
+    socket.setTimeout(5_000, () => socket.destroy(new Error(`no answer to ${JSON.stringify(request.slice(0, 60))}`)));
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -178,6 +204,54 @@ describe('bodies that are not JSON objects', () => {
     // A charset parameter is still JSON.
     const ok = await raw(t.url, route.method, route.path(f.fx), { key: keyFor(route, f), body, headers: { 'content-type': 'application/json; charset=utf-8' } });
     expect(ok.status).toBeLessThan(300);
+  });
+});
+
+describe('requests that are not valid HTTP', () => {
+  // Refused by Node's HTTP parser before any route runs; still the envelope, with a request id.
+  const broken = (key: string, accountId: string): [string, string][] => {
+    const body = JSON.stringify({ text: 'x', account_ids: [accountId], draft: true });
+    const auth = `Authorization: Bearer ${key}\r\nContent-Type: application/json`;
+    return [
+      ['a Content-Length that is not a number', `POST /v1/posts HTTP/1.1\r\nHost: crier\r\n${auth}\r\nContent-Length: abc\r\n\r\n${body}`],
+      ['two different Content-Lengths', `POST /v1/posts HTTP/1.1\r\nHost: crier\r\n${auth}\r\nContent-Length: ${body.length}\r\nContent-Length: 3\r\n\r\n${body}`],
+      ['Content-Length together with Transfer-Encoding', `POST /v1/posts HTTP/1.1\r\nHost: crier\r\n${auth}\r\nContent-Length: ${body.length}\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`],
+      ['a chunk size that is not hex', `POST /v1/posts HTTP/1.1\r\nHost: crier\r\n${auth}\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n${body}\r\n0\r\n\r\n`],
+      ['a method HTTP does not have', `BREW /v1/posts HTTP/1.1\r\nHost: crier\r\n${auth}\r\n\r\n`],
+      ['a header name with a space', `GET /v1/posts HTTP/1.1\r\nHost: crier\r\nBad Header: x\r\n\r\n`],
+      ['a request line that is not HTTP', `hello crier\r\n\r\n`],
+    ];
+  };
+
+  it('answers each with 400 VALIDATION_FAILED in the error envelope and an X-Request-Id, and creates nothing', async () => {
+    const f = await setup();
+    const before = await state(f);
+    for (const [what, request] of broken(f.ws.key, f.fx.accountId)) {
+      const r = await rawSocket(t.url, request);
+      expect({ what, status: r.status, code: r.body?.error?.code }).toEqual({ what, status: 400, code: 'VALIDATION_FAILED' });
+      seenCodes.add(r.body.error.code);
+      expect(r.headers['content-type']).toMatch(/^application\/json/);
+      expect(Object.keys(r.body.error).sort()).toEqual(['code', 'details', 'message', 'request_id']);
+      expect(r.body.error.request_id).toMatch(/^req_/);
+      expect(r.headers['x-request-id']).toBe(r.body.error.request_id);
+      expect(JSON.stringify(r.body)).not.toMatch(/HPE_|statusCode|Client Error/);
+    }
+    expect(await state(f)).toEqual(before);
+  });
+
+  it('keeps 431 for headers over the size limit, with a request id', async () => {
+    const r = await rawSocket(t.url, `GET /v1/posts HTTP/1.1\r\nHost: crier\r\nX-Padding: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(r.status).toBe(431);
+    expect(r.headers['x-request-id']).toMatch(/^req_/);
+    expect(r.body.request_id).toBe(r.headers['x-request-id']);
+    expect(r.body.message).toMatch(/headers are too large/);
+  });
+
+  it('still answers a well-formed request sent the same way', async () => {
+    const f = await setup();
+    const r = await rawSocket(t.url, `GET /v1/posts HTTP/1.1\r\nHost: crier\r\nAuthorization: Bearer ${f.ws.key}\r\nConnection: close\r\n\r\n`);
+    expect(r.status).toBe(200);
+    expect(r.body.data.map((p: any) => p.id)).toEqual([f.fx.postId]);
   });
 });
 
@@ -359,10 +433,11 @@ describe('posts', () => {
     expect(r.body.error.details).toHaveLength(1);
   });
 
-  it('answers 422 ACCOUNT_NOT_FOUND for unknown and malformed account ids, listing each one', async () => {
+  it("answers 422 ACCOUNT_NOT_FOUND for unknown, malformed and another workspace's account ids, listing each one", async () => {
     const f = await setup();
+    const foreign = await (await t.workspace('other')).account();
     const before = await state(f);
-    const unknown = [newId('account'), 'nope', f.fx.postId, 'ACCT_' + f.fx.accountId.slice(5), `${f.fx.accountId} `];
+    const unknown = [newId('account'), 'nope', f.fx.postId, 'ACCT_' + f.fx.accountId.slice(5), `${f.fx.accountId} `, foreign];
     for (const id of unknown) {
       for (const send of [() => f.ws.post('/v1/posts', { text: 'x', account_ids: [f.fx.accountId, id] }), () => f.ws.patch(`/v1/posts/${f.fx.postId}`, { account_ids: [id] })]) {
         const r = await send();
@@ -737,6 +812,21 @@ describe('random input', () => {
 
 // ---------------------------------------------------------------------------------------------------------
 
+/** Every route registered in src/http/app.ts and src/http/routes/*.ts, as "METHOD /path/{param}", from the source. */
+async function registeredRoutes(): Promise<string[]> {
+  const dir = new URL('../src/http/', import.meta.url);
+  const files = ['app.ts', ...(await readdir(new URL('routes/', dir))).filter((f) => f.endsWith('.ts')).map((f) => `routes/${f}`)];
+  const routes: string[] = [];
+  for (const file of files) {
+    const source = await readFile(new URL(file, dir), 'utf8');
+    for (const m of source.matchAll(/\bapp\.(get|post|put|patch|delete)\s*(?:<[\s\S]*?>)?\(\s*'([^']+)'/g)) {
+      routes.push(`${m[1]!.toUpperCase()} ${m[2]!.replace(/:(\w+)/g, '{$1}')}`);
+    }
+  }
+  expect(routes.length).toBeGreaterThan(15);
+  return routes.sort();
+}
+
 describe('documentation', () => {
   it('keeps docs/errors.md equal to renderErrorsDoc()', async () => {
     const onDisk = await readFile(new URL('../docs/errors.md', import.meta.url), 'utf8');
@@ -754,6 +844,9 @@ describe('documentation', () => {
 
     const ops = Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, byMethod]) => Object.entries(byMethod).map(([method, op]) => ({ name: `${method.toUpperCase()} ${path}`, path, op })));
     const names = ops.map((o) => o.name);
+    // Exactly the routes the source registers, less the two deliberately hidden (Prometheus text, the document itself).
+    const hidden = ['GET /metrics', 'GET /v1/openapi.json'];
+    expect([...names].sort()).toEqual((await registeredRoutes()).filter((r) => !hidden.includes(r)));
     for (const name of [...Object.keys(BODY_ROUTES), ...Object.keys(BODYLESS_ROUTES), 'GET /v1/posts', 'GET /v1/posts/{id}', 'GET /v1/accounts', 'GET /v1/accounts/{id}', 'GET /v1/workspaces', 'GET /v1/workspaces/{id}', 'GET /v1/workspaces/{id}/api_keys', 'GET /health/live', 'GET /health/ready']) {
       expect(names).toContain(name);
     }

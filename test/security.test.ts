@@ -2,6 +2,7 @@
 // rest. Everything goes over real HTTP to a Crier on a real database; a route missing from the tables below
 // fails the first test, so a new route cannot ship without its security cases.
 import { createHash, randomBytes } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ERRORS } from '../src/http/error-codes.js';
 import { credentialsAad } from '../src/services/accounts.js';
@@ -118,7 +119,31 @@ async function ownerView(ws: Client, fx: Fx) {
   };
 }
 
+/**
+ * Every route the source registers (`app.get('/path', …)` and friends in src/http/app.ts and
+ * src/http/routes/*.ts), as "METHOD /path/{param}", read from the files so that a hidden route counts too.
+ */
+async function registeredRoutes(): Promise<string[]> {
+  const dir = new URL('../src/http/', import.meta.url);
+  const files = ['app.ts', ...(await readdir(new URL('routes/', dir))).filter((f) => f.endsWith('.ts')).map((f) => `routes/${f}`)];
+  const routes: string[] = [];
+  for (const file of files) {
+    const source = await readFile(new URL(file, dir), 'utf8');
+    for (const m of source.matchAll(/\bapp\.(get|post|put|patch|delete)\s*(?:<[\s\S]*?>)?\(\s*'([^']+)'/g)) {
+      routes.push(`${m[1]!.toUpperCase()} ${m[2]!.replace(/:(\w+)/g, '{$1}')}`);
+    }
+  }
+  return routes.sort();
+}
+
 describe('the route tables', () => {
+  it('cover every route registered in src/http, so a new route cannot ship without security cases', async () => {
+    const registered = await registeredRoutes();
+    expect(registered.length).toBeGreaterThanOrEqual(Object.keys(ALL_ROUTES).length + PUBLIC_ROUTES.length);
+    const covered = [...Object.keys(ALL_ROUTES), ...PUBLIC_ROUTES.map((p) => `GET ${p}`)].sort();
+    expect(registered).toEqual(covered);
+  });
+
   it('cover every route of the OpenAPI document, so a new route needs security cases', async () => {
     const doc = (await client(t.url).get('/v1/openapi.json')).body;
     const documented = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
@@ -234,13 +259,32 @@ describe('tenant isolation', () => {
 
   it("does not let A page into B's rows with a cursor made from B's ids", async () => {
     const { ws: a, fx: aFx } = await tenantWithObjects('A');
-    const { fx: bFx } = await tenantWithObjects('B');
+    const { ws: b, fx: bFx } = await tenantWithObjects('B');
+    // A second post and account in B, so a cursor at B's newer row would have B's older one on the next page.
+    const bNewer = await b.post('/v1/posts', { text: 'B private newer', account_ids: [bFx.accountId], draft: true });
+    const bNewerAccount = await b.account();
     const cursor = (id: string) => Buffer.from(`v1:${id}`).toString('base64url');
-    const posts = await a.get(`/v1/posts?cursor=${cursor(newId('post'))}`);
-    expect(posts.body.data.map((p: any) => p.id)).toEqual([aFx.postId]);
-    expect(JSON.stringify(posts.body)).not.toContain(bFx.postId);
-    const accounts = await a.get(`/v1/accounts?cursor=${cursor(newId('account'))}`);
-    expect(JSON.stringify(accounts.body)).not.toContain(bFx.accountId);
+
+    // B's cursors: exactly what B itself gets for its first page of one, made for B's real rows.
+    const bPostCursor = (await b.get('/v1/posts?limit=1')).body.next_cursor as string;
+    const bAccountCursor = (await b.get('/v1/accounts?limit=1')).body.next_cursor as string;
+    expect(bPostCursor).toBe(cursor(bNewer.body.id));
+    expect(bAccountCursor).toBe(cursor(bNewerAccount));
+
+    const pages = [
+      await a.get(`/v1/posts?cursor=${bPostCursor}`),
+      await a.get(`/v1/posts?cursor=${cursor(bFx.postId)}`),
+      await a.get(`/v1/posts?cursor=${cursor(newId('post'))}`),
+      await a.get(`/v1/accounts?cursor=${bAccountCursor}`),
+      await a.get(`/v1/accounts?cursor=${cursor(bFx.accountId)}`),
+    ];
+    for (const page of pages) expect(page.status).toBe(200);
+    // A's rows are older than all of B's, so a cursor at any of B's rows pages on to A's own, and only those.
+    for (const page of pages.slice(0, 3)) expect(page.body.data.map((p: any) => p.id)).toEqual([aFx.postId]);
+    for (const page of pages.slice(3)) expect(page.body.data.map((x: any) => x.id)).toEqual([aFx.accountId]);
+    const text = JSON.stringify(pages.map((p) => p.body));
+    for (const id of [bFx.postId, bNewer.body.id, bFx.accountId, bNewerAccount, b.workspaceId]) expect(text).not.toContain(id);
+    expect(text).not.toContain('B private');
   });
 
   it("answers the operator 404 for a key of another workspace under this workspace's path, and the key keeps working", async () => {
@@ -300,11 +344,13 @@ describe('authentication', () => {
     expect(revoked.body).not.toHaveProperty('key');
 
     const before = await snapshot(ws.workspaceId);
-    for (const [name, route] of workspaceRoutes) {
+    // Operator routes too: a revoked key is unknown, not merely a workspace key (which would be a 403).
+    for (const [name, route] of allRoutes) {
       const r = await call(doomed, route, fx);
       expect(r.status, name).toBe(401);
       expectError(r, 401, 'UNAUTHENTICATED');
       expect(r.body.error.message).toMatch(/unknown or revoked/);
+      expect(r.headers.get('www-authenticate')).toBe('Bearer');
     }
     expect(await snapshot(ws.workspaceId)).toEqual(before);
     // The workspace's other key is untouched.
@@ -564,6 +610,12 @@ describe('secrets', () => {
     expect(password.length).toBeGreaterThanOrEqual(8);
 
     const stored: Buffer = (await t.sql.query('SELECT credentials FROM accounts WHERE id = $1', [id])).rows[0].credentials;
+    // Without opening it: none of what the simulator knows, no JSON field name of a session (strings long
+    // enough that random ciphertext bytes cannot match them by chance).
+    const handle = t.sandbox.bluesky.accounts.get(did)!.handle;
+    for (const plain of [password, did, handle, '"accessJwt"', '"refreshJwt"', '"appPassword"']) {
+      expect(stored.includes(Buffer.from(plain)), plain).toBe(false);
+    }
     // It is Crier's envelope: it opens with the key ring, bound to this account, and holds the session.
     const opened = openJson<{ accessJwt: string; refreshJwt: string; appPassword: string; did: string }>(t.crier.ctx.keyRing, stored, credentialsAad(id));
     expect(opened.did).toBe(did);

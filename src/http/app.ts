@@ -9,7 +9,7 @@ import type { AppContext } from '../context.js';
 import { bodyAjv, paramsAjv } from '../lib/ajv.js';
 import { newId } from '../lib/ids.js';
 import { createKeyVerifier, installAuth, type KeyVerifier } from './auth.js';
-import { ApiError, frameworkError, installErrorHandling, type ErrorDetail } from './errors.js';
+import { ApiError, clientError, frameworkError, installErrorHandling, type ErrorDetail } from './errors.js';
 import { SHARED_SCHEMAS, errorResponses } from './schemas.js';
 import { registerHealthRoutes, type Health } from './routes/health.js';
 import { registerWorkspaceRoutes } from './routes/workspaces.js';
@@ -36,6 +36,7 @@ export async function buildApi(ctx: AppContext, opts: { health: Health; mountSan
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
     frameworkErrors: frameworkError,
+    clientErrorHandler: clientError,
   });
 
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : paramsAjv).compile(schema));

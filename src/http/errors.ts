@@ -1,6 +1,9 @@
 // One error envelope for every failure: {"error": {"code", "message", "request_id", "details"}}.
 // Anything unexpected becomes INTERNAL_ERROR without a stack trace; the log keeps the details.
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { newId } from '../lib/ids.js';
 import { API_ERRORS, type ApiErrorCode } from './error-codes.js';
 
 export type ErrorDetail = Record<string, unknown> & { message: string };
@@ -97,4 +100,32 @@ export function frameworkError(error: FastifyError, req: FastifyRequest, reply: 
   }
   req.log.error({ err: error }, 'framework error');
   return sendError(reply, req, new ApiError('INTERNAL_ERROR', 'internal error'));
+}
+
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (Fastify's `clientErrorHandler` option): an
+ * invalid Content-Length, Content-Length together with Transfer-Encoding, an unknown method, bytes that are
+ * not HTTP. Fastify's default answers those in its own shape without a request id; this answers them with the
+ * error envelope. A timeout (408) and oversized headers (431) keep their statuses, which no API code has yet.
+ */
+export function clientError(this: FastifyInstance, error: ConnectionError, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const requestId = newId('request');
+  const [status, code, message] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, undefined, 'the request did not arrive in time']
+    : error.code === 'HPE_HEADER_OVERFLOW' ? [431, undefined, 'the request headers are too large']
+    : [400, 'VALIDATION_FAILED' as const, 'the request is not valid HTTP'];
+  const body = JSON.stringify(
+    code
+      ? { error: { code, message, request_id: requestId, details: [] } }
+      : { error: STATUS_CODES[status], message, statusCode: status, request_id: requestId },
+  );
+  this.log.debug({ err: error, request_id: requestId }, 'client error');
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nx-request-id: ${requestId}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
