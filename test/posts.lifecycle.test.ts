@@ -99,6 +99,18 @@ describe('scheduled posts', () => {
     expect((await ws.delete(`/v1/posts/${draft.body.id}`)).body.status).toBe('cancelled');
   });
 
+  it('refuses PATCH on a cancelled post, even with new accounts', async () => {
+    const { ws, ids } = await setup(2);
+    const created = await ws.post('/v1/posts', { text: 'final', account_ids: [ids[0]], scheduled_at: inSeconds(600) });
+    await ws.delete(`/v1/posts/${created.body.id}`);
+    for (const body of [{ text: 'changed' }, { account_ids: [ids[1]] }]) {
+      const r = await ws.patch(`/v1/posts/${created.body.id}`, body);
+      expect(r.status).toBe(409);
+      expect(r.body.error.code).toBe('POST_NOT_EDITABLE');
+    }
+    expect((await ws.get(`/v1/posts/${created.body.id}`)).body).toMatchObject({ status: 'cancelled', text: 'final' });
+  });
+
   it('refuses /publish and /schedule on a cancelled post', async () => {
     const { ws, ids } = await setup();
     const created = await ws.post('/v1/posts', { text: 'gone', account_ids: ids, scheduled_at: inSeconds(600) });

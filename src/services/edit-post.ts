@@ -57,6 +57,8 @@ export type UpdatePostInput = {
 export async function updatePost(tx: Tx, workspaceId: string, postId: string, input: UpdatePostInput, now: Date, wakeWithinMs: number): Promise<Loaded> {
   const { post, publications } = await loadForEdit(tx, workspaceId, postId);
   const waiting = publications.filter((p) => p.status === 'draft' || p.status === 'scheduled');
+  // Cancelled and failed are final: a post with nothing left waiting is history, not something to revive.
+  if (waiting.length === 0) throw new ApiError('POST_NOT_EDITABLE', 'this post has nothing left to publish (its publications are cancelled or failed)');
   const isScheduled = waiting.some((p) => p.status === 'scheduled');
 
   const content = { text: input.text ?? post.text, options: input.options ?? post.options };
