@@ -78,7 +78,11 @@ export async function startCrier(config: Config, role: Role, opts: { clock?: Clo
     }
     const address = await app!.listen({ port: config.port, host: config.host });
     const url = address.replace('[::1]', 'localhost');
-    if (config.sandbox && !ctx.sandboxUrl) ctx.sandboxUrl = `${url}/sandbox`;
+    if (config.sandbox && !ctx.sandboxUrl) {
+      // The simulators are mounted by the API roles; a separate worker must be told where they are.
+      if (role === 'work') log.warn('sandbox accounts cannot publish from this worker: set CRIER_SANDBOX_URL to the API\'s /sandbox URL');
+      else ctx.sandboxUrl = `${url}/sandbox`;
+    }
 
     if (role !== 'serve') worker = await startWorker(ctx, metrics);
     return { url, ctx, generatedOperatorKey: generated.generated, embedded: !!embedded, stop: stopAll };

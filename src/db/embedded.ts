@@ -73,17 +73,25 @@ const OWNER_FILE = 'crier.pid';
  */
 async function claimDataDir(dataDir: string): Promise<void> {
   const file = path.join(dataDir, OWNER_FILE);
-  try {
-    const [pidLine = '', started = ''] = (await readFile(file, 'utf8')).split('\n');
+  const mine = `${process.pid}\n${startTimeOf(process.pid) ?? ''}\n`;
+  // Created exclusively ('wx'), so of two processes starting at the same instant only one gets the folder.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await writeFile(file, mine, { flag: 'wx' });
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const [pidLine = '', started = ''] = (await readFile(file, 'utf8').catch(() => '')).split('\n');
     const owner = Number.parseInt(pidLine, 10);
     const sameProcess = !started || !startTimeOf(owner) || startTimeOf(owner) === started;
-    if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner) && sameProcess) {
+    if (owner === process.pid) return;
+    if (Number.isInteger(owner) && isAlive(owner) && sameProcess) {
       throw new Error(`another Crier process (pid ${owner}) is using the data folder ${dataDir}; stop it, or set CRIER_DATA_DIR or DATABASE_URL`);
     }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await rm(file, { force: true }); // left by a process that is gone: take over
   }
-  await writeFile(file, `${process.pid}\n${startTimeOf(process.pid) ?? ''}\n`);
+  throw new Error(`could not take the data folder ${dataDir} (${file} keeps reappearing)`);
 }
 
 /** Linux: when a process started (clock ticks after boot), which tells it from a later one with its pid. */

@@ -54,7 +54,8 @@ export async function writeResults(ctx: AppContext, workerId: string, results: R
     );
     await tx.query(
       `UPDATE publication_attempts a SET finished_at = now(), outcome = v.outcome, error = v.error
-       FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS v(id, outcome, error) WHERE a.id = v.id`,
+       FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS v(id, outcome, error)
+       WHERE a.id = v.id AND a.finished_at IS NULL`, // the sweeper may have closed it after our lease expired
       [
         results.map((r) => r.job.attempt_id),
         results.map((r) => (r.outcome.kind === 'published' && r.outcome.found ? 'found' : ATTEMPT_OUTCOME[r.outcome.kind])),

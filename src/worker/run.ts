@@ -41,7 +41,7 @@ export async function runPublication(ctx: AppContext, job: ClaimedJob, shutdown:
   }
   const baseUrl = job.account_sandbox ? `${ctx.sandboxUrl}/${job.platform}` : PLATFORM_BASE_URLS[connector.id];
   if (!baseUrl || (job.account_sandbox && !ctx.sandboxUrl)) {
-    return done({ kind: 'failed', error: { code: 'CONNECTOR_FAILED', category: 'permanent', message: 'sandbox mode is off on this instance, so sandbox accounts cannot publish', retryable: false } });
+    return done({ kind: 'failed', error: { code: 'CONNECTOR_FAILED', category: 'permanent', message: ctx.config.sandbox ? 'this worker does not know where the sandbox simulators are: set CRIER_SANDBOX_URL to the API\'s /sandbox URL' : 'sandbox mode is off on this instance (CRIER_SANDBOX=false), so sandbox accounts cannot publish', retryable: false } });
   }
   // One controller per attempt, released when it ends: AbortSignal.any() with the long-lived shutdown signal
   // registers every attempt on that signal, and was the worker's largest CPU cost in the burst benchmark.
