@@ -23,8 +23,9 @@
 // row; lateness = record on the simulator minus scheduled_at.
 //
 // Run: npm run bench:schedule [-- --quick] [--accounts=100] [--per-account=100] [--max-concurrency=4]
-//      [--shapes=spread,fanout] [--isolated-runs=10] [--sim=inproc]
+//      [--shapes=spread,fanout] [--isolated-runs=10] [--sim=inproc] [--worker-concurrency=N]
 import { createPool, type Db } from '../src/db/pool.js';
+import { tidForPublication } from '../src/connectors/bluesky/tid.js';
 import { newId } from '../src/lib/ids.js';
 import { QUICK, apiPost, boot, claimStatement, explainAnalyze, flag, freshDatabase, intFlag, main, percentile, postgresVersion, report, sleep, stats, tenant, cpuDelta, cpuSnapshot, type BenchTenant, type Booted } from './lib.js';
 
@@ -34,6 +35,8 @@ const ACCOUNTS = intFlag('accounts', 100);
 const PER_ACCOUNT = intFlag('per-account', QUICK ? 20 : 100);
 /** Per-account limit on publish calls in flight; 4 is the schema default and what every account gets. */
 const MAX_CONCURRENCY = intFlag('max-concurrency', 4);
+/** CRIER_WORKER_CONCURRENCY; 0 (default) leaves Crier's own default (200). */
+const WORKER_CONCURRENCY = intFlag('worker-concurrency', 0);
 const TOTAL = ACCOUNTS * PER_ACCOUNT;
 const ISOLATED_RUNS = intFlag('isolated-runs', QUICK ? 3 : 10);
 const LEAD_MS = 6_000;
@@ -88,8 +91,8 @@ async function burst(shape: 'spread' | 'fanout', b: Booted, t: BenchTenant, sql:
   const cpu = cpuDelta(cpu0, await cpuSnapshot(b.dbName, [b.sim.pid]));
   const perPub = (seconds: number) => Math.round((seconds * 1e6) / TOTAL) / 1000;
 
-  const { rows } = await sql.query<{ post_id: string; account_id: string; status: string; attempts: number; claimed_ms: number | null; finished_ms: number | null }>(
-    `SELECT p.post_id, p.account_id, p.status, p.attempts,
+  const { rows } = await sql.query<{ id: string; post_id: string; account_id: string; status: string; attempts: number; claimed_ms: number | null; finished_ms: number | null }>(
+    `SELECT p.id, p.post_id, p.account_id, p.status, p.attempts,
             extract(epoch FROM (a.started_at - p.scheduled_at)) * 1000 AS claimed_ms,
             extract(epoch FROM (p.finished_at - p.scheduled_at)) * 1000 AS finished_ms
      FROM publications p LEFT JOIN publication_attempts a ON a.publication_id = p.id AND a.number = 1
@@ -98,9 +101,12 @@ async function burst(shape: 'spread' | 'fanout', b: Booted, t: BenchTenant, sql:
   );
   // On the platform: one record per (repo, text) is expected; more is a duplicate.
   const landed = new Map<string, number[]>(); // "did text" -> record times (ms after T)
+  const byRkey = new Map<string, number>(); // record key -> first record time (ms after T)
   for (const rec of await b.sim.records()) {
     const text = String(rec.value['text']);
     if (!text.startsWith(prefix)) continue;
+    const ms = Date.parse(rec.indexedAt) - at.getTime();
+    byRkey.set(rec.rkey, Math.min(ms, byRkey.get(rec.rkey) ?? Infinity));
     const key = `${rec.uri.split('/')[2]} ${text}`;
     const list = landed.get(key) ?? [];
     list.push(Date.parse(rec.indexedAt) - at.getTime());
@@ -108,6 +114,18 @@ async function burst(shape: 'spread' | 'fanout', b: Booted, t: BenchTenant, sql:
   }
   const onPlatform = [...landed.values()].map((l) => Math.min(...l));
   const records = [...landed.values()].reduce((n, l) => n + l.length, 0);
+  // Where a publication's time goes (the record key is derived from the publication id, src/connectors/
+  // bluesky/tid.ts): claim transaction start -> record stored on the platform -> result transaction start.
+  // With a zero-latency platform both should be a few ms; whatever the slot cycle (worker concurrency /
+  // throughput) has beyond them is spent waiting to be claimed again.
+  const claimToPlatform: number[] = [];
+  const platformToWritten: number[] = [];
+  for (const r of rows) {
+    const onP = byRkey.get(tidForPublication(r.id));
+    if (onP === undefined) continue;
+    if (r.claimed_ms !== null) claimToPlatform.push(onP - Number(r.claimed_ms));
+    if (r.finished_ms !== null) platformToWritten.push(Number(r.finished_ms) - onP);
+  }
   const claimed = rows.flatMap((r) => (r.claimed_ms === null ? [] : [Number(r.claimed_ms)]));
   const finished = rows.flatMap((r) => (r.finished_ms === null ? [] : [Number(r.finished_ms)]));
   const createCalls = (await b.sim.requests()).filter((e) => e.operation === 'com.atproto.repo.createRecord' && Date.parse(e.at) >= at.getTime() - 1_000);
@@ -128,6 +146,9 @@ async function burst(shape: 'spread' | 'fanout', b: Booted, t: BenchTenant, sql:
     last_settled_ms: Math.round(Math.max(...finished)),
     publish_lateness_ms: { ...stats(onPlatform), p90: Math.round(percentile(onPlatform, 90)) },
     claim_lateness_ms: stats(claimed),
+    worker_concurrency: b.crier.ctx.config.worker.concurrency,
+    claim_to_platform_ms: stats(claimToPlatform),
+    platform_to_result_written_ms: stats(platformToWritten),
     throughput_per_second: Math.round(onPlatform.length / Math.max(0.001, (Math.max(...onPlatform) - Math.min(0, ...onPlatform)) / 1000)),
     waited_ms: waitedMs,
     // CPU spent from just before T until everything settled (includes this benchmark's 100 ms polling).
@@ -144,6 +165,7 @@ function burstLines(x: Burst): string[] {
     `  publish call lateness (record on simulator - T): p50 ${x.publish_lateness_ms.p50} ms, p90 ${x.publish_lateness_ms.p90} ms, p99 ${x.publish_lateness_ms.p99} ms, max ${x.publish_lateness_ms.max} ms`,
     `  claim lateness (attempt 1 started_at - T): p50 ${x.claim_lateness_ms.p50} ms, p99 ${x.claim_lateness_ms.p99} ms, max ${x.claim_lateness_ms.max} ms`,
     `  last on platform T+${x.last_on_platform_ms} ms, last result written T+${x.last_settled_ms} ms (~${x.throughput_per_second} publications/s)`,
+    `  per publication: claim -> on platform p50 ${x.claim_to_platform_ms.p50} ms (p99 ${x.claim_to_platform_ms.p99}), on platform -> result written p50 ${x.platform_to_result_written_ms.p50} ms (p99 ${x.platform_to_result_written_ms.p99}); slot cycle at ${x.worker_concurrency} in flight ~${Math.round((1000 * x.worker_concurrency) / Math.max(1, x.throughput_per_second))} ms`,
     `  CPU per publication: Crier ${x.cpu_ms_per_publication.crier} ms, PostgreSQL ${x.cpu_ms_per_publication.postgres} ms, simulator ${x.cpu_ms_per_publication.simulator} ms (${x.cpu_seconds.crier + x.cpu_seconds.postgres + x.cpu_seconds.simulator} CPU-s in ${x.cpu_seconds.wall} s on 2 cores)`,
     `  unpublished ${x.unpublished}, missing on platform ${x.missing_on_platform}, duplicates on platform ${x.duplicates_on_platform}, retried ${x.retried}, createRecord non-2xx ${x.create_record_non_2xx}`,
     `  target p99 < 5000 ms: ${ok(x.publish_lateness_ms.p99 < 5_000)}; duplicates 0: ${ok(x.duplicates_on_platform === 0)}; unpublished 0: ${ok(x.unpublished === 0)}`,
@@ -152,7 +174,7 @@ function burstLines(x: Burst): string[] {
 
 main(async () => {
   const db = await freshDatabase('schedule');
-  const b = await boot(db, 'all');
+  const b = await boot(db, 'all', WORKER_CONCURRENCY ? { CRIER_WORKER_CONCURRENCY: String(WORKER_CONCURRENCY) } : {});
   // The benchmark's own connections (setup, polling, results), apart from Crier's pool of 20.
   const sql = createPool(db.url, 2);
   try {
