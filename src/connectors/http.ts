@@ -1,6 +1,10 @@
-// The HTTP seam every connector uses: fetch with the worker's abort signal, and network failures turned
+// The HTTP seam every connector uses: requests with the worker's abort signal, and network failures turned
 // into classified errors. Whether a failed request may have reached the platform decides whether the
 // worker may retry it blindly, so that distinction is made here, once.
+// node:http with keep-alive agents rather than the global fetch: measured in the 10,000-publication burst,
+// fetch cost about 0.9 ms of CPU per publication and node:http about 0.5 ms (bench/README.md).
+import http from 'node:http';
+import https from 'node:https';
 import type { ConnectorError } from './types.js';
 import { err, ok, type Result } from '../lib/result.js';
 
@@ -19,6 +23,48 @@ export type HttpRequest = {
 // Errors raised before any byte of the request left this process.
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
+const agents = {
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 256 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 256 }),
+};
+/** A platform answer larger than this is refused rather than buffered (API responses are small). */
+const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+type RawResponse = { status: number; headers: Headers; text: string };
+
+function send(url: URL, method: string, headers: Record<string, string>, body: Uint8Array | string | undefined, signal: AbortSignal): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const protocol = url.protocol === 'https:' ? 'https:' : 'http:';
+    const outgoing: Record<string, string | number> = { ...headers };
+    if (body !== undefined) outgoing['content-length'] = Buffer.byteLength(body);
+    const onAbort = () => req.destroy(signal.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError'));
+    const req = (protocol === 'https:' ? https : http).request(url, { method, headers: outgoing, agent: agents[protocol] }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_RESPONSE_BYTES) return req.destroy(new Error(`response over ${MAX_RESPONSE_BYTES} bytes`));
+        chunks.push(chunk);
+      });
+      res.on('end', () => {
+        signal.removeEventListener('abort', onAbort);
+        const h = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
+        resolve({ status: res.statusCode ?? 0, headers: h, text: Buffer.concat(chunks).toString('utf8') });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      signal.removeEventListener('abort', onAbort);
+      // The shape fetch gave: a name for aborts/timeouts, the socket's code as `cause.code`.
+      reject(Object.assign(new Error(e.message), { name: e.name, cause: { code: e.code } }));
+    });
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    req.end(body);
+  });
+}
+
 export async function request(url: string, req: HttpRequest): Promise<Result<HttpResponse, ConnectorError>> {
   const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
   let body: Uint8Array | string | undefined = req.body;
@@ -26,14 +72,13 @@ export async function request(url: string, req: HttpRequest): Promise<Result<Htt
     headers['content-type'] = 'application/json';
     body = JSON.stringify(req.json);
   }
-  let response: Response;
-  let text: string;
+  let response: RawResponse;
   try {
-    response = await fetch(url, { method: req.method ?? 'GET', headers, body, signal: req.signal });
-    text = await response.text();
+    response = await send(new URL(url), req.method ?? 'GET', headers, body, req.signal);
   } catch (error) {
     return err(networkError(error, req.sideEffect ?? false));
   }
+  const text = response.text;
   let parsed: unknown = undefined;
   if (text.length > 0 && (response.headers.get('content-type') ?? '').includes('json')) {
     try {
