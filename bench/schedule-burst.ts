@@ -24,6 +24,7 @@
 //
 // Run: npm run bench:schedule [-- --quick] [--accounts=100] [--per-account=100] [--max-concurrency=4]
 //      [--shapes=spread,fanout] [--isolated-runs=10] [--sim=inproc] [--worker-concurrency=N]
+import os from 'node:os';
 import { createPool, type Db } from '../src/db/pool.js';
 import { tidForPublication } from '../src/connectors/bluesky/tid.js';
 import { newId } from '../src/lib/ids.js';
@@ -166,7 +167,7 @@ function burstLines(x: Burst): string[] {
     `  claim lateness (attempt 1 started_at - T): p50 ${x.claim_lateness_ms.p50} ms, p99 ${x.claim_lateness_ms.p99} ms, max ${x.claim_lateness_ms.max} ms`,
     `  last on platform T+${x.last_on_platform_ms} ms, last result written T+${x.last_settled_ms} ms (~${x.throughput_per_second} publications/s)`,
     `  per publication: claim -> on platform p50 ${x.claim_to_platform_ms.p50} ms (p99 ${x.claim_to_platform_ms.p99}), on platform -> result written p50 ${x.platform_to_result_written_ms.p50} ms (p99 ${x.platform_to_result_written_ms.p99}); slot cycle at ${x.worker_concurrency} in flight ~${Math.round((1000 * x.worker_concurrency) / Math.max(1, x.throughput_per_second))} ms`,
-    `  CPU per publication: Crier ${x.cpu_ms_per_publication.crier} ms, PostgreSQL ${x.cpu_ms_per_publication.postgres} ms, simulator ${x.cpu_ms_per_publication.simulator} ms (${x.cpu_seconds.crier + x.cpu_seconds.postgres + x.cpu_seconds.simulator} CPU-s in ${x.cpu_seconds.wall} s on 2 cores)`,
+    `  CPU per publication: Crier ${x.cpu_ms_per_publication.crier} ms, PostgreSQL ${x.cpu_ms_per_publication.postgres} ms, simulator ${x.cpu_ms_per_publication.simulator} ms (${Math.round((x.cpu_seconds.crier + x.cpu_seconds.postgres + x.cpu_seconds.simulator) * 100) / 100} CPU-s in ${x.cpu_seconds.wall} s on ${os.cpus().length} cores)`,
     `  unpublished ${x.unpublished}, missing on platform ${x.missing_on_platform}, duplicates on platform ${x.duplicates_on_platform}, retried ${x.retried}, createRecord non-2xx ${x.create_record_non_2xx}`,
     `  target p99 < 5000 ms: ${ok(x.publish_lateness_ms.p99 < 5_000)}; duplicates 0: ${ok(x.duplicates_on_platform === 0)}; unpublished 0: ${ok(x.unpublished === 0)}`,
   ];
