@@ -12,7 +12,7 @@ import { sweep } from './sweeper.js';
 
 const CLAIM_BATCH = 100;
 const FLUSH_AT = 100;
-const FLUSH_AFTER_MS = 5;
+const FLUSH_AFTER_MS = 15;
 const CONCURRENT_WRITES = 4;
 const HEARTBEAT_MS = 5_000;
 const SHUTDOWN_GRACE_MS = 10_000;
