@@ -473,6 +473,24 @@ export async function claimStatement(limit = 100, leaseMs = 120_000): Promise<Ca
 }
 
 /**
+ * `n` posts with one publication each, due a second ago, spread over `accountIds` — for EXPLAINs of the claim
+ * with work due, run inside the EXPLAIN's rolled-back transaction so a running worker never sees them.
+ */
+export function insertDuePublications(c: pg.ClientBase, workspaceId: string, n: number, accountIds: string[]) {
+  return c.query(
+    `WITH p AS (
+           INSERT INTO posts (id, workspace_id, text, options, status, scheduled_at)
+           SELECT 'post_due' || lpad(to_hex(g), 24, '0'), $1, 'due ' || g, '{}', 'scheduled', now() - interval '1 second'
+           FROM generate_series(1, $2::int) AS g RETURNING id)
+         INSERT INTO publications (id, workspace_id, post_id, account_id, platform, status, scheduled_at, next_attempt_at)
+         SELECT 'pub_due' || substr(p.id, 9), $1, p.id, ($3::text[])[1 + row_number() OVER () % cardinality($3::text[])], 'bluesky', 'scheduled',
+                now() - interval '1 second', now() - interval '1 second'
+         FROM p`,
+    [workspaceId, n, accountIds],
+  );
+}
+
+/**
  * EXPLAIN (ANALYZE, BUFFERS) of a statement inside a transaction that is rolled back (it may write); `setup`
  * runs first in the same transaction (rows it writes are seen by the statement and by no one else).
  */

@@ -28,6 +28,7 @@ import {
   captureSql,
   claimStatement,
   explainAnalyze,
+  insertDuePublications,
   freshDatabase,
   intFlag,
   load,
@@ -210,19 +211,7 @@ main(async () => {
     // accounts) due a second ago, written in the EXPLAIN's own transaction and rolled back with it, so
     // Crier's running worker never sees them. Last, because the rolled-back rows leave dead index entries
     // that the plans above would have to step over.
-    const claimDueRows = await explainAnalyze(pool, claim, (c) =>
-      c.query(
-        `WITH p AS (
-           INSERT INTO posts (id, workspace_id, text, options, status, scheduled_at)
-           SELECT 'post_due' || lpad(to_hex(g), 24, '0'), $1, 'due ' || g, '{}', 'scheduled', now() - interval '1 second'
-           FROM generate_series(1, $2::int) AS g RETURNING id)
-         INSERT INTO publications (id, workspace_id, post_id, account_id, platform, status, scheduled_at, next_attempt_at)
-         SELECT 'pub_due' || substr(p.id, 9), $1, p.id, ($3::text[])[1 + row_number() OVER () % cardinality($3::text[])], 'bluesky', 'scheduled',
-                now() - interval '1 second', now() - interval '1 second'
-         FROM p`,
-        [t.workspaceId, DUE_NOW, t.accountIds],
-      ),
-    );
+    const claimDueRows = await explainAnalyze(pool, claim, (c) => insertDuePublications(c, t.workspaceId, DUE_NOW, t.accountIds));
     const { rows: counts } = await pool.query<{ status: string; n: number }>('SELECT status, count(*) AS n FROM publications GROUP BY status ORDER BY status');
     await pool.end();
     const rssAtEnd = rssMiB(crier.pid);

@@ -28,7 +28,7 @@ import os from 'node:os';
 import { createPool, type Db } from '../src/db/pool.js';
 import { tidForPublication } from '../src/connectors/bluesky/tid.js';
 import { newId } from '../src/lib/ids.js';
-import { QUICK, apiPost, boot, claimStatement, explainAnalyze, flag, freshDatabase, intFlag, main, percentile, postgresVersion, report, sleep, stats, tenant, cpuDelta, cpuSnapshot, type BenchTenant, type Booted } from './lib.js';
+import { QUICK, apiPost, boot, claimStatement, explainAnalyze, flag, insertDuePublications, freshDatabase, intFlag, main, percentile, postgresVersion, report, sleep, stats, tenant, cpuDelta, cpuSnapshot, type BenchTenant, type Booted } from './lib.js';
 
 // --quick keeps the 100 accounts (so the same limit binds: the worker's 200 in flight, not 4 per account)
 // and schedules 20 posts on each instead of 100.
@@ -218,19 +218,7 @@ main(async () => {
     // TOTAL publications due a second ago (same accounts, spread as in the burst), written inside the
     // EXPLAIN's own transaction and rolled back, so the running worker never sees them. Execution time is
     // what every claim of the burst pays while the backlog is that large (each claims at most 100).
-    const claimAtT = await explainAnalyze(sql, await claimStatement(100), (c) =>
-      c.query(
-        `WITH p AS (
-           INSERT INTO posts (id, workspace_id, text, options, status, scheduled_at)
-           SELECT 'post_due' || lpad(to_hex(g), 24, '0'), $1, 'due ' || g, '{}', 'scheduled', now() - interval '1 second'
-           FROM generate_series(1, $2::int) AS g RETURNING id)
-         INSERT INTO publications (id, workspace_id, post_id, account_id, platform, status, scheduled_at, next_attempt_at)
-         SELECT 'pub_due' || substr(p.id, 9), $1, p.id, ($3::text[])[1 + row_number() OVER () % cardinality($3::text[])], 'bluesky', 'scheduled',
-                now() - interval '1 second', now() - interval '1 second'
-         FROM p`,
-        [t.workspaceId, TOTAL, t.accountIds],
-      ),
-    );
+    const claimAtT = await explainAnalyze(sql, await claimStatement(100), (c) => insertDuePublications(c, t.workspaceId, TOTAL, t.accountIds));
     const claimExplain = { due: TOTAL, planning_ms: claimAtT.planningMs, execution_ms: claimAtT.executionMs, plan: claimAtT.plan };
 
     report(

@@ -2,7 +2,6 @@
 // rest. Everything goes over real HTTP to a Crier on a real database; a route missing from the tables below
 // fails the first test, so a new route cannot ship without its security cases.
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ERRORS } from '../src/http/error-codes.js';
 import { credentialsAad } from '../src/services/accounts.js';
@@ -12,6 +11,7 @@ import { generateKeySecret } from '../src/lib/api-keys.js';
 import { openJson } from '../src/lib/crypto.js';
 import { newId } from '../src/lib/ids.js';
 import { ADMIN_KEY, client, startTestCrier, type ApiResponse, type Client, type Tenant, type TestCrier } from './support/harness.js';
+import { registeredRoutes } from './support/routes.js';
 
 let t: TestCrier;
 beforeAll(async () => {
@@ -119,22 +119,6 @@ async function ownerView(ws: Client, fx: Fx) {
   };
 }
 
-/**
- * Every route the source registers (`app.get('/path', …)` and friends in src/http/app.ts and
- * src/http/routes/*.ts), as "METHOD /path/{param}", read from the files so that a hidden route counts too.
- */
-async function registeredRoutes(): Promise<string[]> {
-  const dir = new URL('../src/http/', import.meta.url);
-  const files = ['app.ts', ...(await readdir(new URL('routes/', dir))).filter((f) => f.endsWith('.ts')).map((f) => `routes/${f}`)];
-  const routes: string[] = [];
-  for (const file of files) {
-    const source = await readFile(new URL(file, dir), 'utf8');
-    for (const m of source.matchAll(/\bapp\.(get|post|put|patch|delete)\s*(?:<[\s\S]*?>)?\(\s*'([^']+)'/g)) {
-      routes.push(`${m[1]!.toUpperCase()} ${m[2]!.replace(/:(\w+)/g, '{$1}')}`);
-    }
-  }
-  return routes.sort();
-}
 
 describe('the route tables', () => {
   it('cover every route registered in src/http, so a new route cannot ship without security cases', async () => {
