@@ -35,11 +35,4 @@ export const POST_STATUSES = [
 ] as const;
 export type PostStatus = (typeof POST_STATUSES)[number];
 
-export const TERMINAL_PUBLICATION: readonly PublicationStatus[] = ['published', 'failed', 'unconfirmed', 'cancelled'];
 export const TERMINAL_POST: readonly PostStatus[] = ['published', 'partially_published', 'failed', 'unconfirmed', 'cancelled'];
-
-/** A post can be edited, rescheduled or published early only while nothing of it has started. */
-export const NOT_STARTED: readonly PublicationStatus[] = ['draft', 'scheduled'];
-
-/** What a cancel may stop: waiting publications whose last attempt cannot have reached the platform. */
-export const CANCELLABLE: readonly PublicationStatus[] = ['draft', 'scheduled', 'retrying'];

@@ -9,15 +9,6 @@ export function graphemeCount(text: string): number {
   return n;
 }
 
-export function textLength(text: string, counting: TextCounting): number {
-  switch (counting) {
-    case 'graphemes':
-      return graphemeCount(text);
-    case 'characters':
-      return [...text].length;
-  }
-}
-
 export function utf8Bytes(text: string): number {
   return Buffer.byteLength(text, 'utf8');
 }

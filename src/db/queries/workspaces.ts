@@ -19,8 +19,3 @@ export async function listWorkspaces(q: Queryable, opts: { after?: string; limit
   );
   return rows;
 }
-
-export async function renameWorkspace(q: Queryable, id: string, name: string): Promise<WorkspaceRow | undefined> {
-  const { rows } = await q.query<WorkspaceRow>('UPDATE workspaces SET name = $2, updated_at = now() WHERE id = $1 RETURNING *', [id, name]);
-  return rows[0];
-}
