@@ -1,6 +1,7 @@
 // The connector contract (design.md, "Connectors"): data plus a few functions. Connectors speak one
 // platform's real protocol and return classified errors; only the worker decides retry, failure or
 // disconnect.
+import type { Readable } from 'node:stream';
 import type { TSchema } from 'typebox';
 import type { Clock } from '../lib/clock.js';
 import type { Result } from '../lib/result.js';
@@ -56,6 +57,24 @@ export type PublicationDraft = {
   marker: string;
   text: string;
   options: Record<string, unknown>;
+  /** The post's media in order, as this platform receives them (the rendition when one was made). */
+  media: DraftMedia[];
+};
+
+/** One file of a publication. Probed and validated before the publication became due. */
+export type DraftMedia = {
+  mediaId: string;
+  kind: 'image' | 'video';
+  mimeType: string;
+  size: number;
+  width: number;
+  height: number;
+  durationMs?: number;
+  alt?: string;
+  /** Opens the bytes (a fresh stream per call, so a retried upload can start over). */
+  open(): Promise<Readable>;
+  /** A public, expiring URL of the same bytes for platforms that pull media; null without CRIER_PUBLIC_URL. */
+  url: string | null;
 };
 
 export type Published = { platformPostId: string; url: string };
@@ -90,7 +109,7 @@ export interface PlatformConnector<C = unknown> {
   /** Schema of `options.<platform>` on a post. */
   readonly optionsSchema: TSchema;
   /** Pure; runs at create time so a post that cannot publish is refused then, not at publish time. */
-  validate(draft: Pick<PublicationDraft, 'text' | 'options'>): Issue[];
+  validate(draft: { text: string; options: Record<string, unknown>; media: Pick<DraftMedia, 'kind'>[] }): Issue[];
   publish(ctx: ConnectorCtx<C>, draft: PublicationDraft): Promise<Result<Published, ConnectorError>>;
   /** Reads back whether an earlier attempt of this publication reached the platform. */
   findExisting?(ctx: ConnectorCtx<C>, draft: PublicationDraft): Promise<Result<Published | null, ConnectorError>>;

@@ -76,7 +76,7 @@ export function validateContent(content: PostContent, accounts: AccountRow[]): v
     checkedPlatforms.add(account.platform);
     const connector = getConnector(account.platform)!;
     const text = effectiveText(content, account.platform);
-    for (const issue of connector.validate({ text, options: content.options[account.platform] ?? {} })) {
+    for (const issue of connector.validate({ text, options: content.options[account.platform] ?? {}, media: [] })) {
       issues.push({ platform: account.platform, account_ids: accounts.filter((a) => a.platform === account.platform).map((a) => a.id), ...issue });
     }
   }

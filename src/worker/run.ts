@@ -67,6 +67,7 @@ export async function runPublication(ctx: AppContext, job: ClaimedJob, shutdown:
     marker: job.id,
     text: effectiveText({ text: job.text, options: job.options }, job.platform),
     options: job.options[job.platform] ?? {},
+    media: [], // wired to the post's media in the media pipeline step (issue 3)
   };
   try {
     return await attempt(ctx, connector, cctx, draft, job, done);
