@@ -16,6 +16,10 @@ import { hashKey } from './lib/api-keys.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { DecryptionError, decrypt, encrypt, generateKeySpec, parseKeyRing, type KeyRing } from './lib/crypto.js';
 import { createMetrics } from './metrics.js';
+import { type MediaServices } from './media/context.js';
+import { ffmpegStatus } from './media/probe.js';
+import { createUrlSigner } from './media/signing.js';
+import { createStorage } from './media/storage/index.js';
 import { createSandbox } from './sandbox/index.js';
 import { ensureOperatorKey } from './services/workspaces.js';
 import { startWorker, type Worker } from './worker/worker.js';
@@ -63,7 +67,14 @@ export async function startCrier(config: Config, role: Role, opts: { clock?: Clo
     });
     minted = generated.generated;
 
-    const ctx: AppContext = { config, db, databaseUrl, keyRing, clock: opts.clock ?? systemClock, log, sandboxUrl: config.sandbox ? config.sandboxUrl : undefined };
+    const media: MediaServices = {
+      storage: createStorage(config.media.store),
+      signer: createUrlSigner(keyRing),
+      tmpDir: path.join(config.dataDir, 'tmp'),
+      ffmpeg: await ffmpegStatus(),
+    };
+    if (!media.ffmpeg.available) log.warn(`videos cannot be processed: ${media.ffmpeg.message ?? 'ffmpeg/ffprobe not found'}`);
+    const ctx: AppContext = { config, db, databaseUrl, keyRing, clock: opts.clock ?? systemClock, log, sandboxUrl: config.sandbox ? config.sandboxUrl : undefined, media };
     const metrics = createMetrics(db);
     const health = { metrics, heartbeatFreshMs: HEARTBEAT_FRESH_MS };
 

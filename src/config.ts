@@ -36,6 +36,27 @@ const envSchema = z.object({
   CRIER_SWEEP_INTERVAL_MS: int(5_000, 100),
   // A scheduled publication this late and still unclaimed is reported as overdue.
   CRIER_OVERDUE_AFTER_MS: int(60_000, 1000),
+  // Media: where files live (a folder under the data dir, or any S3-compatible store).
+  CRIER_MEDIA_STORE: z.enum(['local', 's3']).default('local'),
+  CRIER_S3_ENDPOINT: z.string().url().optional(),
+  CRIER_S3_REGION: z.string().default('us-east-1'),
+  CRIER_S3_BUCKET: z.string().optional(),
+  CRIER_S3_ACCESS_KEY_ID: z.string().optional(),
+  CRIER_S3_SECRET_ACCESS_KEY: z.string().optional(),
+  CRIER_S3_FORCE_PATH_STYLE: bool.default(false),
+  // Largest file accepted by upload or URL ingest (YouTube takes 256 GB; peers' 1 GB caps are a complaint).
+  CRIER_MEDIA_MAX_BYTES: int(10 * 1024 ** 3, 1),
+  // Largest file sent in one multipart/form-data request; bigger files use POST /v1/media/uploads.
+  CRIER_MEDIA_DIRECT_MAX_BYTES: int(100 * 1024 ** 2, 1),
+  CRIER_MEDIA_FETCH_TIMEOUT_MS: int(10 * 60_000, 100),
+  // Media no post refers to is deleted this long after it was created.
+  CRIER_MEDIA_RETENTION_HOURS: z.coerce.number().positive().default(7 * 24),
+  // Renditions (image and video adaptation) running at once in one worker.
+  CRIER_MEDIA_CONCURRENCY: int(2, 1),
+  // How long signed media URLs (upload targets, URLs platforms pull from) stay valid.
+  CRIER_MEDIA_URL_TTL_SEC: int(6 * 3600, 60),
+  // Lets URL ingest reach private and loopback addresses: for tests and closed networks only.
+  CRIER_ALLOW_PRIVATE_URLS: bool.default(false),
 });
 
 export type Config = {
@@ -53,6 +74,18 @@ export type Config = {
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   bodyLimitBytes: number;
   worker: WorkerConfig;
+  media: MediaConfig;
+};
+
+export type MediaConfig = {
+  store: { kind: 'local'; dir: string } | { kind: 's3'; endpoint?: string; region: string; bucket: string; accessKeyId: string; secretAccessKey: string; forcePathStyle: boolean };
+  maxBytes: number;
+  directMaxBytes: number;
+  fetchTimeoutMs: number;
+  retentionMs: number;
+  concurrency: number;
+  urlTtlSec: number;
+  allowPrivateUrls: boolean;
 };
 
 export type WorkerConfig = {
@@ -82,11 +115,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.CRIER_LEASE_MS < e.CRIER_PUBLISH_TIMEOUT_MS + 3_000) {
     throw new ConfigError(`Invalid configuration:\n  CRIER_LEASE_MS (${e.CRIER_LEASE_MS}) must exceed CRIER_PUBLISH_TIMEOUT_MS (${e.CRIER_PUBLISH_TIMEOUT_MS}) by at least 3000 ms`);
   }
+  if (e.CRIER_MEDIA_STORE === 's3') {
+    const missing = (['CRIER_S3_BUCKET', 'CRIER_S3_ACCESS_KEY_ID', 'CRIER_S3_SECRET_ACCESS_KEY'] as const).filter((k) => !e[k]);
+    if (missing.length > 0) throw new ConfigError(`Invalid configuration:\n  CRIER_MEDIA_STORE=s3 needs ${missing.join(', ')}`);
+  }
+  const dataDir = path.resolve(e.CRIER_DATA_DIR);
   return {
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
-    dataDir: path.resolve(e.CRIER_DATA_DIR),
+    dataDir,
     adminKey: e.CRIER_ADMIN_KEY,
     encryptionKeys: e.CRIER_ENCRYPTION_KEYS,
     publicUrl: e.CRIER_PUBLIC_URL,
@@ -106,6 +144,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       retryMaxMs: e.CRIER_RETRY_MAX_MS,
       sweepIntervalMs: e.CRIER_SWEEP_INTERVAL_MS,
       overdueAfterMs: e.CRIER_OVERDUE_AFTER_MS,
+    },
+    media: {
+      store:
+        e.CRIER_MEDIA_STORE === 's3'
+          ? { kind: 's3', endpoint: e.CRIER_S3_ENDPOINT, region: e.CRIER_S3_REGION, bucket: e.CRIER_S3_BUCKET!, accessKeyId: e.CRIER_S3_ACCESS_KEY_ID!, secretAccessKey: e.CRIER_S3_SECRET_ACCESS_KEY!, forcePathStyle: e.CRIER_S3_FORCE_PATH_STYLE }
+          : { kind: 'local', dir: path.join(dataDir, 'media') },
+      maxBytes: e.CRIER_MEDIA_MAX_BYTES,
+      directMaxBytes: e.CRIER_MEDIA_DIRECT_MAX_BYTES,
+      fetchTimeoutMs: e.CRIER_MEDIA_FETCH_TIMEOUT_MS,
+      retentionMs: e.CRIER_MEDIA_RETENTION_HOURS * 3_600_000,
+      concurrency: e.CRIER_MEDIA_CONCURRENCY,
+      urlTtlSec: e.CRIER_MEDIA_URL_TTL_SEC,
+      allowPrivateUrls: e.CRIER_ALLOW_PRIVATE_URLS,
     },
   };
 }

@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import type { Db } from './db/pool.js';
 import type { Clock } from './lib/clock.js';
 import type { KeyRing } from './lib/crypto.js';
+import type { MediaServices } from './media/context.js';
 
 export type AppContext = {
   config: Config;
@@ -15,7 +16,11 @@ export type AppContext = {
   log: Logger;
   /** Base URL of the platform simulators for sandbox accounts (undefined when sandbox mode is off). */
   sandboxUrl: string | undefined;
+  media: MediaServices;
 };
 
 /** Channel the API notifies when publications become due soon, so an idle worker wakes at once. */
 export const DUE_CHANNEL = 'crier_publications_due';
+
+/** Channel notified when media work (a URL to fetch, a rendition to make) is waiting. */
+export const MEDIA_CHANNEL = 'crier_media';

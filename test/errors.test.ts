@@ -97,7 +97,8 @@ function rawSocket(base: string, request: string): Promise<{ status: number; hea
 // ---------------------------------------------------------------------------------------------------------
 // Routes and fixtures
 
-type Fx = { workspaceId: string; accountId: string; postId: string; keyId: string };
+type Fx = { workspaceId: string; accountId: string; postId: string; keyId: string; mediaId: string };
+const TINY_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
 type Fixture = { ws: Tenant; fx: Fx; on: TestCrier };
 
 async function setup(on: TestCrier = t): Promise<Fixture> {
@@ -106,7 +107,12 @@ async function setup(on: TestCrier = t): Promise<Fixture> {
   const draft = await ws.post('/v1/posts', { text: 'a draft', account_ids: [accountId], draft: true });
   expect(draft.status).toBe(201);
   const key = await on.sql.query('SELECT id FROM api_keys WHERE workspace_id = $1', [ws.workspaceId]);
-  return { ws, on, fx: { workspaceId: ws.workspaceId, accountId, postId: draft.body.id, keyId: key.rows[0].id } };
+  const form = new FormData();
+  form.append('file', new Blob([TINY_PNG], { type: 'image/png' }), 'dot.png');
+  const media = await fetch(`${on.url}/v1/media`, { method: 'POST', headers: { authorization: `Bearer ${ws.key}` }, body: form });
+  expect(media.status).toBe(201);
+  const mediaId = ((await media.json()) as { id: string }).id;
+  return { ws, on, fx: { workspaceId: ws.workspaceId, accountId, postId: draft.body.id, keyId: key.rows[0].id, mediaId } };
 }
 
 type BodyRoute = { method: string; path: (f: Fx) => string; valid: (f: Fx) => Record<string, unknown>; required: string[]; operator?: boolean };
@@ -128,6 +134,7 @@ const BODY_ROUTES: Record<string, BodyRoute> = {
     required: [],
   },
   'POST /v1/posts/{id}/schedule': { method: 'POST', path: (f) => `/v1/posts/${f.postId}/schedule`, valid: () => ({ scheduled_at: inSeconds(3600), timezone: 'Europe/Berlin' }), required: ['scheduled_at'] },
+  'POST /v1/media/uploads': { method: 'POST', path: () => '/v1/media/uploads', valid: () => ({ filename: 'a.png', content_type: 'image/png', size: 1000 }), required: ['filename', 'content_type', 'size'] },
 };
 
 /** Write routes that take no body, but still read one if it is sent. */
@@ -135,6 +142,8 @@ const BODYLESS_ROUTES: Record<string, Omit<BodyRoute, 'valid' | 'required'>> = {
   'POST /v1/posts/{id}/publish': { method: 'POST', path: (f) => `/v1/posts/${f.postId}/publish` },
   'DELETE /v1/posts/{id}': { method: 'DELETE', path: (f) => `/v1/posts/${f.postId}` },
   'DELETE /v1/accounts/{id}': { method: 'DELETE', path: (f) => `/v1/accounts/${f.accountId}` },
+  'POST /v1/media/{id}/complete': { method: 'POST', path: (f) => `/v1/media/${f.mediaId}/complete` },
+  'DELETE /v1/media/{id}': { method: 'DELETE', path: (f) => `/v1/media/${f.mediaId}` },
   'DELETE /v1/workspaces/{id}/api_keys/{key_id}': { method: 'DELETE', path: (f) => `/v1/workspaces/${f.workspaceId}/api_keys/${f.keyId}`, operator: true },
 };
 
@@ -717,6 +726,9 @@ describe('paths', () => {
     'GET /v1/accounts/{id}': { method: 'GET', path: (id) => `/v1/accounts/${id}` },
     'DELETE /v1/accounts/{id}': { method: 'DELETE', path: (id) => `/v1/accounts/${id}` },
     'GET /v1/posts/{id}': { method: 'GET', path: (id) => `/v1/posts/${id}` },
+    'GET /v1/media/{id}': { method: 'GET', path: (id) => `/v1/media/${id}` },
+    'DELETE /v1/media/{id}': { method: 'DELETE', path: (id) => `/v1/media/${id}` },
+    'POST /v1/media/{id}/complete': { method: 'POST', path: (id) => `/v1/media/${id}/complete` },
     'PATCH /v1/posts/{id}': { method: 'PATCH', path: (id) => `/v1/posts/${id}`, body: () => ({ text: 'x' }) },
     'DELETE /v1/posts/{id}': { method: 'DELETE', path: (id) => `/v1/posts/${id}` },
     'POST /v1/posts/{id}/publish': { method: 'POST', path: (id) => `/v1/posts/${id}/publish` },
@@ -731,7 +743,8 @@ describe('paths', () => {
   it.each(Object.entries(ID_ROUTES))('answers %s with 404 NOT_FOUND for ids that are malformed, of another kind, or unknown', async (_name, route) => {
     const f = await setup();
     const before = await state(f);
-    const real = route.path('ID', f.fx).includes('/accounts/') ? f.fx.accountId : route.path('ID', f.fx).includes('/posts/') ? f.fx.postId : f.fx.workspaceId;
+    const at = route.path('ID', f.fx);
+    const real = at.includes('/accounts/') ? f.fx.accountId : at.includes('/posts/') ? f.fx.postId : at.includes('/media/') ? f.fx.mediaId : f.fx.workspaceId;
     const ids = [
       'nope',
       'post_123',
@@ -841,7 +854,8 @@ describe('documentation', () => {
     }
     const problems: string[] = [];
     for (const { name, path, op } of ops) {
-      const isPublic = path.startsWith('/health');
+      // Health needs nothing; the local store's upload target is authorized by the signature in its URL.
+      const isPublic = path.startsWith('/health') || name === 'PUT /v1/media/{id}/content';
       if (isPublic) {
         if (op.security) problems.push(`${name}: public route marked as needing a key`);
         continue;

@@ -50,7 +50,7 @@ function expectRateHeaders(r: ApiResponse) {
 // ---------------------------------------------------------------------------------------------------------
 // The route tables. `Fx` holds the objects a route's path and body refer to.
 
-type Fx = { workspaceId: string; accountId: string; postId: string; keyId: string };
+type Fx = { workspaceId: string; accountId: string; postId: string; keyId: string; mediaId: string };
 type Route = { method: string; path: (f: Fx) => string; body?: (f: Fx) => unknown; write: boolean };
 
 const WORKSPACE_ROUTES: Record<string, Route> = {
@@ -65,6 +65,12 @@ const WORKSPACE_ROUTES: Record<string, Route> = {
   'DELETE /v1/posts/{id}': { method: 'DELETE', path: (f) => `/v1/posts/${f.postId}`, write: true },
   'POST /v1/posts/{id}/publish': { method: 'POST', path: (f) => `/v1/posts/${f.postId}/publish`, write: true },
   'POST /v1/posts/{id}/schedule': { method: 'POST', path: (f) => `/v1/posts/${f.postId}/schedule`, body: () => ({ scheduled_at: inSeconds(7200) }), write: true },
+  'GET /v1/media': { method: 'GET', path: () => '/v1/media', write: false },
+  'POST /v1/media': { method: 'POST', path: () => '/v1/media', body: () => ({ url: 'https://media.example.com/a.png' }), write: true },
+  'POST /v1/media/uploads': { method: 'POST', path: () => '/v1/media/uploads', body: () => ({ filename: 'a.png', content_type: 'image/png', size: 100 }), write: true },
+  'GET /v1/media/{id}': { method: 'GET', path: (f) => `/v1/media/${f.mediaId}`, write: false },
+  'POST /v1/media/{id}/complete': { method: 'POST', path: (f) => `/v1/media/${f.mediaId}/complete`, body: () => ({}), write: true },
+  'DELETE /v1/media/{id}': { method: 'DELETE', path: (f) => `/v1/media/${f.mediaId}`, write: true },
 };
 
 const OPERATOR_ROUTES: Record<string, Route> = {
@@ -77,6 +83,8 @@ const OPERATOR_ROUTES: Record<string, Route> = {
 };
 
 const PUBLIC_ROUTES = ['/health/live', '/health/ready', '/metrics', '/v1/openapi.json'];
+/** Authorized by a signature in the URL instead of an API key (upload target, URLs platforms pull). */
+const SIGNED_ROUTES = ['PUT /v1/media/{id}/content', 'GET /media/{id}/{variant}'];
 
 const ALL_ROUTES = { ...WORKSPACE_ROUTES, ...OPERATOR_ROUTES };
 const workspaceRoutes = Object.entries(WORKSPACE_ROUTES);
@@ -93,8 +101,15 @@ async function tenantWithObjects(name = 'tenant'): Promise<{ ws: Tenant; fx: Fx 
   expect(post.status).toBe(201);
   // From the database, not the operator API, so fixtures do not spend the operator key's rate limit.
   const key = await t.sql.query('SELECT id FROM api_keys WHERE workspace_id = $1', [ws.workspaceId]);
-  return { ws, fx: { workspaceId: ws.workspaceId, accountId, postId: post.body.id, keyId: key.rows[0].id } };
+  const form = new FormData();
+  form.append('file', new Blob([TINY_PNG], { type: 'image/png' }), `${name} private.png`);
+  const media = await fetch(`${t.url}/v1/media`, { method: 'POST', headers: { authorization: `Bearer ${ws.key}` }, body: form });
+  expect(media.status).toBe(201);
+  const mediaId = ((await media.json()) as { id: string }).id;
+  return { ws, fx: { workspaceId: ws.workspaceId, accountId, postId: post.body.id, keyId: key.rows[0].id, mediaId } };
 }
+
+const TINY_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
 
 /** Everything a workspace owns, as stored. */
 async function snapshot(workspaceId: string) {
@@ -106,6 +121,8 @@ async function snapshot(workspaceId: string) {
     events: await rows('SELECT id, type, data FROM events WHERE workspace_id = $1 ORDER BY id'),
     keys: await rows('SELECT id, name, scopes, revoked_at FROM api_keys WHERE workspace_id = $1 ORDER BY id'),
     idempotency: await rows('SELECT key FROM idempotency_keys WHERE scope = $1 ORDER BY key'),
+    media: await rows('SELECT * FROM media WHERE workspace_id = $1 ORDER BY id'),
+    renditions: await rows('SELECT * FROM media_renditions WHERE workspace_id = $1 ORDER BY media_id, profile'),
   };
 }
 
@@ -116,6 +133,8 @@ async function ownerView(ws: Client, fx: Fx) {
     account: (await ws.get(`/v1/accounts/${fx.accountId}`)).body,
     posts: (await ws.get('/v1/posts')).body,
     accounts: (await ws.get('/v1/accounts')).body,
+    media: (await ws.get(`/v1/media/${fx.mediaId}`)).body,
+    mediaList: (await ws.get('/v1/media')).body,
   };
 }
 
@@ -124,7 +143,7 @@ describe('the route tables', () => {
   it('cover every route registered in src/http, so a new route cannot ship without security cases', async () => {
     const registered = await registeredRoutes();
     expect(registered.length).toBeGreaterThanOrEqual(Object.keys(ALL_ROUTES).length + PUBLIC_ROUTES.length);
-    const covered = [...Object.keys(ALL_ROUTES), ...PUBLIC_ROUTES.map((p) => `GET ${p}`)].sort();
+    const covered = [...Object.keys(ALL_ROUTES), ...PUBLIC_ROUTES.map((p) => `GET ${p}`), ...SIGNED_ROUTES].sort();
     expect(registered).toEqual(covered);
   });
 
@@ -133,7 +152,7 @@ describe('the route tables', () => {
     const documented = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
       Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
     );
-    const covered = [...Object.keys(ALL_ROUTES), ...PUBLIC_ROUTES.map((p) => `GET ${p}`)];
+    const covered = [...Object.keys(ALL_ROUTES), ...PUBLIC_ROUTES.map((p) => `GET ${p}`), ...SIGNED_ROUTES];
     expect(documented.filter((r) => !covered.includes(r))).toEqual([]);
     expect(Object.keys(ALL_ROUTES).filter((r) => !documented.includes(r))).toEqual([]);
   });
@@ -153,9 +172,9 @@ describe('tenant isolation', () => {
     const r = await call(a, route, bFx);
     expectError(r, 404, 'NOT_FOUND');
     const text = JSON.stringify(r.body);
-    for (const secret of [bFx.postId, bFx.accountId, b.workspaceId, 'B private text']) expect(text).not.toContain(secret);
+    for (const secret of [bFx.postId, bFx.accountId, bFx.mediaId, b.workspaceId, 'B private text', 'B private.png']) expect(text).not.toContain(secret);
     // Word for word what an id that exists nowhere gets.
-    const nowhere = { ...bFx, postId: newId('post'), accountId: newId('account') };
+    const nowhere = { ...bFx, postId: newId('post'), accountId: newId('account'), mediaId: newId('media') };
     expect(comparable(r)).toEqual(comparable(await call(a, route, nowhere)));
 
     expect(await snapshot(b.workspaceId)).toEqual(storedBefore);
@@ -630,5 +649,32 @@ describe('secrets', () => {
       expect(text).not.toMatch(/credentials|jwt|password|token/i);
     }
     expect(Object.keys(answers[1]!.body).sort()).toEqual(['blocked_until', 'created_at', 'display_name', 'external_id', 'id', 'platform', 'sandbox', 'status', 'status_reason', 'updated_at', 'username']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+
+describe('signed media URLs', () => {
+  it('answer 403 without a valid, unexpired signature for that very file, whatever API key is sent', async () => {
+    const { ws: a } = await tenantWithObjects('A');
+    const { fx: bFx } = await tenantWithObjects('B');
+    const signer = t.crier.ctx.media.signer;
+    const soon = new Date(Date.now() + 60_000);
+    const forB = signer.sign('download', bFx.mediaId, 'original', soon);
+    const otherFile = signer.sign('download', newId('media'), 'original', soon);
+    const uploadSig = signer.sign('upload', bFx.mediaId, 'original', soon);
+    const past = signer.sign('download', bFx.mediaId, 'original', new Date(Date.now() - 1000));
+    for (const query of ['', otherFile, uploadSig, past, forB.replace(/kid=[^&]+/, 'kid=other'), forB.replace(/exp=\d+/, `exp=${Math.floor(soon.getTime() / 1000) + 3600}`)]) {
+      for (const key of [undefined, a.key, ADMIN_KEY]) {
+        const r = await client(t.url, key).get(`/media/${bFx.mediaId}/original?${query}`);
+        expectError(r, 403, 'FORBIDDEN');
+      }
+    }
+    // A download signature (or none, or an expired one) never authorizes an upload.
+    for (const query of ['', forB, past, otherFile]) {
+      const put = await client(t.url, a.key).request('PUT', `/v1/media/${bFx.mediaId}/content?${query}`, 'bytes', { 'content-type': 'image/png' });
+      expectError(put, 403, 'FORBIDDEN');
+    }
+    expect((await client(t.url).get(`/media/${bFx.mediaId}/original?${forB}`)).status).toBe(200);
   });
 });

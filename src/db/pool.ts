@@ -15,10 +15,10 @@ export function createPool(connectionString: string, max = 20): Db {
   return pool;
 }
 
-export async function withTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+export async function withTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, begin = 'BEGIN'): Promise<T> {
   const client = await db.connect();
   try {
-    await client.query('BEGIN');
+    await client.query(begin);
     const result = await fn(client);
     await client.query('COMMIT');
     return result;
@@ -28,4 +28,12 @@ export async function withTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Pr
   } finally {
     client.release();
   }
+}
+
+/**
+ * Several reads that must agree with each other (a post and its publications): one snapshot, so a result
+ * committed between two statements cannot show a post "publishing" beside publications already published.
+ */
+export function withSnapshot<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return withTransaction(db, fn, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
 }

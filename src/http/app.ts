@@ -16,6 +16,7 @@ import { registerWorkspaceRoutes } from './routes/workspaces.js';
 import { registerAccountRoutes } from './routes/accounts.js';
 import { registerPostRoutes } from './routes/posts.js';
 import { registerPostActionRoutes } from './routes/post-actions.js';
+import { registerMediaRoutes } from './routes/media.js';
 
 export type RouteDeps = { ctx: AppContext; keyVerifier: KeyVerifier };
 
@@ -110,6 +111,7 @@ export async function buildApi(ctx: AppContext, opts: { health: Health; mountSan
   registerAccountRoutes(app, deps);
   registerPostRoutes(app, deps);
   registerPostActionRoutes(app, deps);
+  registerMediaRoutes(app, deps);
   if (opts.mountSandbox) await app.register(opts.mountSandbox, { prefix: '/sandbox' });
   return app;
 }

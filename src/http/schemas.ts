@@ -78,6 +78,7 @@ export const Publication = Type.Object(
     scheduled_at: nullable(instant('When it is due (UTC).')),
     next_attempt_at: nullable(instant('When the next attempt runs, while scheduled or retrying.')),
     attempts: Type.Integer(),
+    waiting_for_media: Type.Boolean({ description: "True while the post's media (or this platform's adapted copy) is still being fetched or processed; it publishes when ready, or fails with the reason." }),
     platform_post_id: nullable(Type.String()),
     url: nullable(Type.String()),
     error: nullable(Type.Ref('PublicationError')),
@@ -94,6 +95,10 @@ export const Post = Type.Object(
     id: Id('post'),
     status: literalUnion(POST_STATUSES, 'Derived from the publications.'),
     text: Type.String(),
+    media: Type.Array(
+      Type.Object({ id: Id('med'), alt_text: nullable(Type.String()), adapt: Type.Boolean(), pad: Type.Boolean() }),
+      { description: 'Files in the order the platforms receive them; GET /v1/media/{id} tells their state.' },
+    ),
     options: Type.Record(Type.String(), Type.Record(Type.String(), Type.Unknown())),
     scheduled_at: nullable(instant('UTC instant it is (or was) due; null for a draft with no time.')),
     timezone: nullable(Type.String({ description: 'IANA zone the time was given in, if any.' })),
@@ -104,7 +109,49 @@ export const Post = Type.Object(
   { $id: 'Post' },
 );
 
-export const SHARED_SCHEMAS = [ErrorEnvelope, Workspace, ApiKey, Account, PublicationErrorSchema, Publication, Post];
+const MediaError = Type.Object({ code: Type.String(), message: Type.String() });
+
+export const Rendition = Type.Object(
+  {
+    profile: Type.String({ description: 'The adaptation made for a platform (e.g. a JPEG within Bluesky\'s 1,000,000 bytes).' }),
+    status: literalUnion(['pending', 'processing', 'ready', 'failed']),
+    progress: Type.Number({ description: '0 to 1 while processing.' }),
+    content_type: nullable(Type.String()),
+    size: nullable(Type.Integer()),
+    width: nullable(Type.Integer()),
+    height: nullable(Type.Integer()),
+    error: nullable(MediaError),
+  },
+  { $id: 'Rendition' },
+);
+
+export const Media = Type.Object(
+  {
+    id: Id('med'),
+    status: literalUnion(['awaiting_upload', 'processing', 'ready', 'failed'], 'awaiting_upload → processing (URL ingest) → ready, or failed with `error`.'),
+    source: literalUnion(['upload', 'url']),
+    source_url: nullable(Type.String()),
+    filename: nullable(Type.String()),
+    kind: nullable(literalUnion(['image', 'video'])),
+    content_type: nullable(Type.String({ description: 'Detected from the bytes, not taken from the client.' })),
+    size: nullable(Type.Integer()),
+    width: nullable(Type.Integer()),
+    height: nullable(Type.Integer()),
+    duration_ms: nullable(Type.Integer()),
+    video_codec: nullable(Type.String()),
+    audio_codec: nullable(Type.String()),
+    frame_rate: nullable(Type.Number()),
+    bit_rate: nullable(Type.Integer()),
+    sha256: nullable(Type.String()),
+    error: nullable(MediaError),
+    renditions: Type.Array(Type.Ref('Rendition')),
+    created_at: instant('UTC'),
+    ready_at: nullable(instant('UTC')),
+  },
+  { $id: 'Media' },
+);
+
+export const SHARED_SCHEMAS = [ErrorEnvelope, Workspace, ApiKey, Account, PublicationErrorSchema, Publication, Post, Rendition, Media];
 
 export const page = <T extends TSchema>(item: T) =>
   Type.Object({

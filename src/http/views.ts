@@ -1,5 +1,6 @@
 // Rows to API objects. Internal columns (lease, reconcile flag, credentials) never leave this file.
 import type { AccountRow } from '../db/queries/accounts.js';
+import type { MediaRow, RenditionRow } from '../db/queries/media.js';
 import type { ApiKeyRow } from '../db/queries/api-keys.js';
 import type { PostRow, PublicationRow } from '../db/queries/posts.js';
 import type { WorkspaceRow } from '../db/queries/workspaces.js';
@@ -49,6 +50,7 @@ export function publicationView(p: PublicationRow) {
     scheduled_at: iso(p.scheduled_at),
     next_attempt_at: waiting ? iso(p.next_attempt_at) : null,
     attempts: p.attempts,
+    waiting_for_media: p.waiting_for_media,
     platform_post_id: p.platform_post_id,
     url: p.platform_url,
     error: p.error,
@@ -64,6 +66,7 @@ export function postView(post: PostRow, publications: PublicationRow[]) {
     id: post.id,
     status: post.status,
     text: post.text,
+    media: post.media.map((m) => ({ id: m.media_id, alt_text: m.alt_text, adapt: m.adapt, pad: m.pad })),
     options: post.options,
     scheduled_at: iso(post.scheduled_at),
     timezone: post.timezone,
@@ -74,6 +77,43 @@ export function postView(post: PostRow, publications: PublicationRow[]) {
 }
 
 export type PostView = ReturnType<typeof postView>;
+
+export function mediaView(m: MediaRow, renditions: RenditionRow[]) {
+  const i = m.info;
+  return {
+    id: m.id,
+    status: m.status,
+    source: m.source,
+    source_url: m.source_url,
+    filename: m.filename,
+    kind: m.kind,
+    content_type: m.mime_type,
+    size: m.size === null ? null : Number(m.size),
+    width: i?.width ?? null,
+    height: i?.height ?? null,
+    duration_ms: i?.durationMs === undefined ? null : Math.round(i.durationMs),
+    video_codec: i?.videoCodec ?? null,
+    audio_codec: i?.audioCodec ?? null,
+    frame_rate: i?.frameRate ?? null,
+    bit_rate: i?.bitRate === undefined ? null : Math.round(i.bitRate),
+    sha256: m.sha256,
+    error: m.error,
+    renditions: renditions
+      .filter((r) => r.media_id === m.id)
+      .map((r) => ({
+        profile: r.profile,
+        status: r.status,
+        progress: r.progress,
+        content_type: r.info?.mimeType ?? null,
+        size: r.info?.size ?? null,
+        width: r.info?.width ?? null,
+        height: r.info?.height ?? null,
+        error: r.error,
+      })),
+    created_at: iso(m.created_at),
+    ready_at: iso(m.ready_at),
+  };
+}
 
 /** Opaque cursors: the last id of the page, so pages stay stable while new rows arrive. */
 export function encodeCursor(lastId: string): string {

@@ -11,6 +11,7 @@ export const ID_PREFIXES = {
   event: 'evt',
   request: 'req',
   worker: 'wrk',
+  media: 'med',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

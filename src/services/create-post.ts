@@ -1,11 +1,12 @@
 // POST /v1/posts: one post, one publication per target account, in one transaction with its events.
 import { DUE_CHANNEL } from '../context.js';
 import { insertEvents } from '../db/queries/events.js';
-import { insertPost, insertPublications, type PostRow, type PublicationRow } from '../db/queries/posts.js';
+import { getPublicationsOfPosts, insertPost, insertPublications, type PostRow, type PublicationRow } from '../db/queries/posts.js';
 import type { Tx } from '../db/pool.js';
 import { newId } from '../lib/ids.js';
 import { ApiError } from '../http/errors.js';
 import { checkTimezone, resolveScheduledAt } from './schedule-time.js';
+import { applyMediaPlans, resolvePostMedia, type MediaInput } from './post-media.js';
 import { loadTargetAccounts, validateContent } from './validate-post.js';
 
 export type CreatePostInput = {
@@ -14,6 +15,7 @@ export type CreatePostInput = {
   scheduled_at?: string;
   timezone?: string;
   draft?: boolean;
+  media?: MediaInput[];
   options?: Record<string, Record<string, unknown>>;
 };
 
@@ -22,7 +24,7 @@ export async function createPost(
   workspaceId: string,
   input: CreatePostInput,
   now: Date,
-  wakeWithinMs: number,
+  opts: { wakeWithinMs: number; allowPrivateUrls: boolean },
 ): Promise<{ post: PostRow; publications: PublicationRow[] }> {
   const accountIds = [...new Set(input.account_ids)];
   if (accountIds.length !== input.account_ids.length) {
@@ -36,17 +38,22 @@ export async function createPost(
   const content = { text: input.text, options: input.options ?? {} };
 
   const accounts = await loadTargetAccounts(tx, workspaceId, accountIds);
-  validateContent(content, accounts);
+  const media = await resolvePostMedia(tx, workspaceId, input.media ?? [], opts.allowPrivateUrls);
+  validateContent(content, accounts, media.kinds);
 
   const status = draft ? 'draft' : 'scheduled';
-  const post = await insertPost(tx, { id: newId('post'), workspaceId, text: content.text, options: content.options, status, scheduledAt: at, timezone });
-  const publications = await insertPublications(
+  const post = await insertPost(tx, { id: newId('post'), workspaceId, text: content.text, media: media.items, options: content.options, status, scheduledAt: at, timezone });
+  let publications = await insertPublications(
     tx,
     accounts.map((a) => ({ id: newId('publication'), workspaceId, postId: post.id, accountId: a.id, platform: a.platform, status, scheduledAt: at })),
   );
+  if (media.items.length > 0) {
+    await applyMediaPlans(tx, post, 'request');
+    publications = await getPublicationsOfPosts(tx, workspaceId, [post.id]);
+  }
   const events = [{ workspaceId, type: 'post.created', data: { post_id: post.id, status, scheduled_at: at?.toISOString() ?? null } }];
   if (!draft) events.push({ workspaceId, type: 'post.scheduled', data: { post_id: post.id, status, scheduled_at: at!.toISOString() } });
   await insertEvents(tx, events);
-  if (!draft && at!.getTime() - now.getTime() <= wakeWithinMs) await tx.query(`SELECT pg_notify('${DUE_CHANNEL}', '')`);
+  if (!draft && at!.getTime() - now.getTime() <= opts.wakeWithinMs) await tx.query(`SELECT pg_notify('${DUE_CHANNEL}', '')`);
   return { post, publications };
 }

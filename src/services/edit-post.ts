@@ -17,6 +17,7 @@ import type { Tx } from '../db/pool.js';
 import { ApiError, notFound } from '../http/errors.js';
 import { newId } from '../lib/ids.js';
 import { checkTimezone, resolveScheduledAt } from './schedule-time.js';
+import { applyMediaPlans, resolvePostMedia, type MediaInput } from './post-media.js';
 import { loadTargetAccounts, validateContent } from './validate-post.js';
 
 type Loaded = { post: PostRow; publications: PublicationRow[] };
@@ -52,9 +53,18 @@ export type UpdatePostInput = {
   options?: Record<string, Record<string, unknown>>;
   scheduled_at?: string | null;
   timezone?: string | null;
+  media?: MediaInput[];
 };
 
-export async function updatePost(tx: Tx, workspaceId: string, postId: string, input: UpdatePostInput, now: Date, wakeWithinMs: number): Promise<Loaded> {
+export async function updatePost(
+  tx: Tx,
+  workspaceId: string,
+  postId: string,
+  input: UpdatePostInput,
+  now: Date,
+  opts: { wakeWithinMs: number; allowPrivateUrls: boolean },
+): Promise<Loaded> {
+  const { wakeWithinMs } = opts;
   const { post, publications } = await loadForEdit(tx, workspaceId, postId);
   const waiting = publications.filter((p) => p.status === 'draft' || p.status === 'scheduled');
   // Cancelled and failed are final: a post with nothing left waiting is history, not something to revive.
@@ -67,7 +77,9 @@ export async function updatePost(tx: Tx, workspaceId: string, postId: string, in
   }
   // Without new targets, only the accounts still waiting to publish must accept the content.
   const accounts = await loadTargetAccounts(tx, workspaceId, input.account_ids ?? waiting.map((p) => p.account_id));
-  validateContent(content, accounts);
+  const mediaInput = input.media ?? post.media.map((m) => ({ id: m.media_id, alt_text: m.alt_text ?? undefined, adapt: m.adapt, pad: m.pad }));
+  const media = await resolvePostMedia(tx, workspaceId, mediaInput, opts.allowPrivateUrls);
+  validateContent(content, accounts, media.kinds);
 
   let at = post.scheduled_at;
   const timezone = input.timezone === undefined ? post.timezone : checkTimezone(input.timezone ?? undefined);
@@ -77,7 +89,7 @@ export async function updatePost(tx: Tx, workspaceId: string, postId: string, in
   } else if (input.scheduled_at !== undefined) {
     at = resolveScheduledAt(input.scheduled_at, timezone ?? undefined, now);
   }
-  await updatePostContent(tx, workspaceId, postId, { text: content.text, options: content.options, scheduledAt: at, timezone });
+  await updatePostContent(tx, workspaceId, postId, { text: content.text, media: media.items, options: content.options, scheduledAt: at, timezone });
 
   const status = isScheduled ? 'scheduled' : 'draft';
   if (input.account_ids) {
@@ -95,6 +107,7 @@ export async function updatePost(tx: Tx, workspaceId: string, postId: string, in
     const current = await getPublicationsOfPosts(tx, workspaceId, [postId]);
     await setPublicationsSchedule(tx, current.map((p) => p.id), status, at);
   }
+  await applyMediaPlans(tx, { id: postId, workspace_id: workspaceId, media: media.items }, 'request');
   return finish(tx, workspaceId, postId, 'post.updated', {}, now, wakeWithinMs);
 }
 
@@ -107,7 +120,7 @@ export async function schedulePost(
   now: Date,
   wakeWithinMs: number,
 ): Promise<Loaded> {
-  const { publications } = await loadForEdit(tx, workspaceId, postId);
+  const { post, publications } = await loadForEdit(tx, workspaceId, postId);
   const waiting = publications.filter((p) => p.status === 'draft' || p.status === 'scheduled');
   if (waiting.length === 0) {
     throw new ApiError('POST_NOT_EDITABLE', 'this post has nothing left to publish (its publications are cancelled or failed)');
@@ -117,5 +130,6 @@ export async function schedulePost(
   const timezone = 'now' in when ? null : checkTimezone(when.timezone);
   await tx.query('UPDATE posts SET scheduled_at = $3, timezone = coalesce($4, timezone), updated_at = now() WHERE workspace_id = $1 AND id = $2', [workspaceId, postId, at, timezone]);
   await setPublicationsSchedule(tx, waiting.map((p) => p.id), 'scheduled', at);
+  await applyMediaPlans(tx, post, 'request'); // a draft's files may have failed or still be on their way
   return finish(tx, workspaceId, postId, 'post.scheduled', {}, now, wakeWithinMs);
 }

@@ -49,7 +49,7 @@ export function effectiveText(content: PostContent, platform: string): string {
   return typeof override === 'string' ? override : content.text;
 }
 
-export function validateContent(content: PostContent, accounts: AccountRow[]): void {
+export function validateContent(content: PostContent, accounts: AccountRow[], mediaKinds: ('image' | 'video')[]): void {
   const platforms = new Set(accounts.map((a) => a.platform));
   const optionProblems: ErrorDetail[] = [];
   for (const [platform, value] of Object.entries(content.options)) {
@@ -76,7 +76,7 @@ export function validateContent(content: PostContent, accounts: AccountRow[]): v
     checkedPlatforms.add(account.platform);
     const connector = getConnector(account.platform)!;
     const text = effectiveText(content, account.platform);
-    for (const issue of connector.validate({ text, options: content.options[account.platform] ?? {}, media: [] })) {
+    for (const issue of connector.validate({ text, options: content.options[account.platform] ?? {}, media: mediaKinds.map((kind) => ({ kind })) })) {
       issues.push({ platform: account.platform, account_ids: accounts.filter((a) => a.platform === account.platform).map((a) => a.id), ...issue });
     }
   }

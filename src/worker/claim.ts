@@ -5,6 +5,7 @@
 import type { Db } from '../db/pool.js';
 import { withTransaction } from '../db/pool.js';
 import { newId } from '../lib/ids.js';
+import type { PlanEntry, PostMediaItem } from '../media/readiness.js';
 
 export type ClaimedJob = {
   id: string;
@@ -22,6 +23,8 @@ export type ClaimedJob = {
   account_status: string;
   account_sandbox: boolean;
   credentials: Buffer | null;
+  post_media: PostMediaItem[];
+  media_plan: PlanEntry[] | null;
 };
 
 export async function claimDue(db: Db, workerId: string, limit: number, leaseMs: number): Promise<ClaimedJob[]> {
@@ -91,7 +94,7 @@ export async function claimDue(db: Db, workerId: string, limit: number, leaseMs:
     );
     const { rows } = await tx.query<Omit<ClaimedJob, 'attempt_id'>>(
       `SELECT p.id, p.workspace_id, p.post_id, p.account_id, p.platform, p.attempts, p.needs_reconcile, p.scheduled_at,
-              p.next_attempt_at, po.text, po.options, a.status AS account_status, a.sandbox AS account_sandbox, a.credentials
+              p.next_attempt_at, p.media_plan, po.text, po.options, po.media AS post_media, a.status AS account_status, a.sandbox AS account_sandbox, a.credentials
        FROM publications p JOIN posts po ON po.id = p.post_id JOIN accounts a ON a.id = p.account_id
        WHERE p.id = ANY($1)`,
       [claimed.map((c) => c.id)],

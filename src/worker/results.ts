@@ -4,13 +4,11 @@
 import type { AppContext } from '../context.js';
 import { withTransaction } from '../db/pool.js';
 import { insertEvents } from '../db/queries/events.js';
-import type { PublicationRow } from '../db/queries/posts.js';
+import { PUB_COLUMNS, type PublicationRow } from '../db/queries/posts.js';
 import { endWaitingPublicationsOfAccount, lockPosts, publicationEvent, refreshPostStatuses } from '../db/queries/publications.js';
 import type { Metrics } from '../metrics.js';
 import type { RunResult } from './run.js';
 
-const PUB_COLUMNS = `id, workspace_id, post_id, account_id, platform, status, next_attempt_at, scheduled_at, attempts,
-  needs_reconcile, platform_post_id, platform_url, error, published_at, finished_at, created_at, updated_at`;
 
 const ATTEMPT_OUTCOME: Record<RunResult['outcome']['kind'], string> = {
   published: 'published',

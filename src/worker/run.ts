@@ -2,10 +2,11 @@
 // then publish, then classify the result into what happens next. Decides; writes nothing itself.
 import type { AppContext } from '../context.js';
 import { PLATFORM_BASE_URLS, getConnector } from '../connectors/registry.js';
-import type { ConnectorCtx, ConnectorError, PlatformConnector, PublicationDraft } from '../connectors/types.js';
+import type { ConnectorCtx, ConnectorError, DraftMedia, PlatformConnector, PublicationDraft } from '../connectors/types.js';
 import { canRetry, nextRetryDelayMs } from '../domain/retry.js';
 import { openJson, sealJson } from '../lib/crypto.js';
 import { credentialsAad } from '../services/accounts.js';
+import { draftMediaFor } from '../services/media-delivery.js';
 import { effectiveText } from '../services/validate-post.js';
 import type { PublicationError } from '../db/queries/posts.js';
 import type { ClaimedJob } from './claim.js';
@@ -43,6 +44,13 @@ export async function runPublication(ctx: AppContext, job: ClaimedJob, shutdown:
   if (!baseUrl || (job.account_sandbox && !ctx.sandboxUrl)) {
     return done({ kind: 'failed', error: { code: 'CONNECTOR_FAILED', category: 'permanent', message: ctx.config.sandbox ? 'this worker does not know where the sandbox simulators are: set CRIER_SANDBOX_URL to the API\'s /sandbox URL' : 'sandbox mode is off on this instance (CRIER_SANDBOX=false), so sandbox accounts cannot publish', retryable: false } });
   }
+  let media: DraftMedia[];
+  try {
+    media = await draftMediaFor(ctx, job.workspace_id, job.post_media, job.media_plan);
+  } catch (error) {
+    // Nothing was sent yet: a store that is down is an ordinary retry, never an unknown outcome.
+    return classify(ctx, connector, job, { category: 'transient', code: 'MEDIA_FAILED', message: `could not read the post's media: ${(error as Error).message}`, retryable: true }, done);
+  }
   // One controller per attempt, released when it ends: AbortSignal.any() with the long-lived shutdown signal
   // registers every attempt on that signal, and was the worker's largest CPU cost in the burst benchmark.
   const controller = new AbortController();
@@ -67,7 +75,7 @@ export async function runPublication(ctx: AppContext, job: ClaimedJob, shutdown:
     marker: job.id,
     text: effectiveText({ text: job.text, options: job.options }, job.platform),
     options: job.options[job.platform] ?? {},
-    media: [], // wired to the post's media in the media pipeline step (issue 3)
+    media,
   };
   try {
     return await attempt(ctx, connector, cctx, draft, job, done);

@@ -9,10 +9,11 @@ import { insertEvents } from '../db/queries/events.js';
 import type { PublicationRow } from '../db/queries/posts.js';
 import { lockPosts, publicationEvent, refreshPostStatuses } from '../db/queries/publications.js';
 import { IDEMPOTENCY_TTL_HOURS } from '../http/idempotency.js';
+import { deleteExpiredMedia } from './media-retention.js';
 
 const SWEEP_LOCK = 0x63727377; // "crsw"
 
-export type SweepReport = { leasesRecovered: number; unconfirmed: number; overdue: number };
+export type SweepReport = { leasesRecovered: number; unconfirmed: number; overdue: number; mediaDeleted: number };
 
 export async function sweep(ctx: AppContext): Promise<SweepReport | undefined> {
   const report = await withTransaction(ctx.db, async (tx) => {
@@ -61,8 +62,11 @@ export async function sweep(ctx: AppContext): Promise<SweepReport | undefined> {
       leasesRecovered: recovered.filter((r) => r.status === 'retrying').length,
       unconfirmed: recovered.filter((r) => r.status === 'unconfirmed').length,
       overdue: overdue[0]!.n,
+      mediaDeleted: 0,
     };
   });
+  // Only the sweeper that held the lock; its own transactions, so file deletes never hold the sweep open.
+  if (report) report.mediaDeleted = await deleteExpiredMedia(ctx);
   if (report && (report.leasesRecovered || report.unconfirmed)) ctx.log.warn(report, 'recovered publications of a worker that stopped');
   if (report?.overdue) ctx.log.warn({ overdue: report.overdue }, 'publications are overdue: is a worker running, or are accounts blocked?');
   return report;

@@ -2,12 +2,13 @@
 // batches, and sleeps exactly until the next due time (or a NOTIFY from the API, or a finished slot).
 import pg from 'pg';
 import type { AppContext } from '../context.js';
-import { DUE_CHANNEL } from '../context.js';
+import { DUE_CHANNEL, MEDIA_CHANNEL } from '../context.js';
 import { newId } from '../lib/ids.js';
 import type { Metrics } from '../metrics.js';
 import { claimDue, nextDueAt, type ClaimedJob } from './claim.js';
 import { writeResults } from './results.js';
 import { runPublication, type RunResult } from './run.js';
+import { startMediaLoop } from './media-loop.js';
 import { sweep } from './sweeper.js';
 
 const CLAIM_BATCH = 100;
@@ -75,7 +76,8 @@ export async function startWorker(ctx: AppContext, metrics?: Metrics): Promise<W
   const sweeper = setInterval(() => {
     sweep(ctx).catch((e) => log.warn({ err: e }, 'sweep failed'));
   }, cfg.sweepIntervalMs);
-  const listener = await listen(ctx, wakeUp, log);
+  const media = startMediaLoop(ctx, id, log);
+  const listener = await listen(ctx, { [DUE_CHANNEL]: wakeUp, [MEDIA_CHANNEL]: () => media.wake() }, log);
 
   const loop = (async () => {
     while (!stopping) {
@@ -119,6 +121,7 @@ export async function startWorker(ctx: AppContext, metrics?: Metrics): Promise<W
       stopping = true;
       wakeUp();
       await loop;
+      const mediaStopped = media.stop();
       // Let in-flight publish calls finish; past the grace period abort them (their outcome is then
       // unknown and the next worker reads back before anything is re-posted).
       const deadline = Date.now() + SHUTDOWN_GRACE_MS;
@@ -129,6 +132,7 @@ export async function startWorker(ctx: AppContext, metrics?: Metrics): Promise<W
         flush();
         await Promise.all(writes);
       }
+      await mediaStopped;
       clearInterval(heartbeat);
       clearInterval(sweeper);
       await listener.close();
@@ -164,13 +168,13 @@ async function waitMs(ctx: AppContext, pollMs: number): Promise<number> {
 }
 
 /** LISTEN on a dedicated connection, reconnecting if it drops; polling covers the gap. */
-async function listen(ctx: AppContext, onNotify: () => void, log: AppContext['log']) {
+async function listen(ctx: AppContext, handlers: Record<string, () => void>, log: AppContext['log']) {
   let client: pg.Client | undefined;
   let closed = false;
   const connect = async () => {
     if (closed) return;
     const c = new pg.Client({ connectionString: ctx.databaseUrl, application_name: 'crier-listen' });
-    c.on('notification', onNotify);
+    c.on('notification', (n) => handlers[n.channel]?.());
     c.on('error', () => {
       client = undefined;
       c.end().catch(() => undefined);
@@ -178,7 +182,7 @@ async function listen(ctx: AppContext, onNotify: () => void, log: AppContext['lo
     });
     try {
       await c.connect();
-      await c.query(`LISTEN ${DUE_CHANNEL}`);
+      for (const channel of Object.keys(handlers)) await c.query(`LISTEN ${channel}`);
       client = c;
     } catch (error) {
       log.warn({ err: error }, 'LISTEN failed; relying on polling');

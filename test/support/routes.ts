@@ -11,7 +11,7 @@ export async function registeredRoutes(): Promise<string[]> {
   const routes: string[] = [];
   for (const file of files) {
     const source = await readFile(new URL(file, dir), 'utf8');
-    for (const m of source.matchAll(/\bapp\.(get|post|put|patch|delete)\s*(?:<[\s\S]*?>)?\(\s*'([^']+)'/g)) {
+    for (const m of source.matchAll(/\b(?:app|scope)\.(get|post|put|patch|delete)\s*(?:<[\s\S]*?>)?\(\s*'([^']+)'/g)) {
       routes.push(`${m[1]!.toUpperCase()} ${m[2]!.replace(/:(\w+)/g, '{$1}')}`);
     }
   }

@@ -1,11 +1,12 @@
 import type { PostStatus, PublicationStatus } from '../../domain/lifecycle.js';
+import type { PostMediaItem } from '../../media/readiness.js';
 import type { Queryable } from '../pool.js';
 
 export type PostRow = {
   id: string;
   workspace_id: string;
   text: string;
-  media: unknown[];
+  media: PostMediaItem[];
   options: Record<string, Record<string, unknown>>;
   status: PostStatus;
   scheduled_at: Date | null;
@@ -25,6 +26,8 @@ export type PublicationRow = {
   scheduled_at: Date | null;
   attempts: number;
   needs_reconcile: boolean;
+  /** Held (next_attempt_at NULL) until the post's media and this platform's renditions are ready. */
+  waiting_for_media: boolean;
   platform_post_id: string | null;
   platform_url: string | null;
   error: PublicationError | null;
@@ -42,17 +45,17 @@ export type PublicationError = {
   retryable: boolean;
 };
 
-const PUB_COLUMNS = `id, workspace_id, post_id, account_id, platform, status, next_attempt_at, scheduled_at, attempts,
-  needs_reconcile, platform_post_id, platform_url, error, published_at, finished_at, created_at, updated_at`;
+export const PUB_COLUMNS = `id, workspace_id, post_id, account_id, platform, status, next_attempt_at, scheduled_at, attempts,
+  needs_reconcile, waiting_for_media, platform_post_id, platform_url, error, published_at, finished_at, created_at, updated_at`;
 
 export async function insertPost(
   q: Queryable,
-  p: { id: string; workspaceId: string; text: string; options: object; status: PostStatus; scheduledAt: Date | null; timezone: string | null },
+  p: { id: string; workspaceId: string; text: string; media: PostMediaItem[]; options: object; status: PostStatus; scheduledAt: Date | null; timezone: string | null },
 ): Promise<PostRow> {
   const { rows } = await q.query<PostRow>(
-    `INSERT INTO posts (id, workspace_id, text, options, status, scheduled_at, timezone)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
-    [p.id, p.workspaceId, p.text, JSON.stringify(p.options), p.status, p.scheduledAt, p.timezone],
+    `INSERT INTO posts (id, workspace_id, text, media, options, status, scheduled_at, timezone)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+    [p.id, p.workspaceId, p.text, JSON.stringify(p.media), JSON.stringify(p.options), p.status, p.scheduledAt, p.timezone],
   );
   return rows[0]!;
 }
@@ -119,11 +122,11 @@ export async function updatePostContent(
   q: Queryable,
   workspaceId: string,
   id: string,
-  c: { text: string; options: object; scheduledAt: Date | null; timezone: string | null },
+  c: { text: string; media: PostMediaItem[]; options: object; scheduledAt: Date | null; timezone: string | null },
 ): Promise<void> {
   await q.query(
-    `UPDATE posts SET text = $3, options = $4, scheduled_at = $5, timezone = $6, updated_at = now() WHERE workspace_id = $1 AND id = $2`,
-    [workspaceId, id, c.text, JSON.stringify(c.options), c.scheduledAt, c.timezone],
+    `UPDATE posts SET text = $3, media = $4, options = $5, scheduled_at = $6, timezone = $7, updated_at = now() WHERE workspace_id = $1 AND id = $2`,
+    [workspaceId, id, c.text, JSON.stringify(c.media), JSON.stringify(c.options), c.scheduledAt, c.timezone],
   );
 }
 
@@ -136,7 +139,7 @@ export async function setPublicationsSchedule(q: Queryable, ids: string[], statu
   if (ids.length === 0) return;
   await q.query(
     `UPDATE publications SET status = $2, scheduled_at = $3,
-       next_attempt_at = CASE WHEN $2 = 'scheduled' THEN $3::timestamptz END, updated_at = now()
+       next_attempt_at = CASE WHEN $2 = 'scheduled' AND NOT waiting_for_media THEN $3::timestamptz END, updated_at = now()
      WHERE id = ANY($1) AND status IN ('draft', 'scheduled')`,
     [ids, status, at],
   );

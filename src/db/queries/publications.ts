@@ -4,11 +4,9 @@
 // open transaction inserting a publication would block (or, with SKIP LOCKED, hide) its post and account.
 import { TERMINAL_POST, type PostStatus } from '../../domain/lifecycle.js';
 import type { Queryable } from '../pool.js';
-import type { PublicationError, PublicationRow } from './posts.js';
+import { PUB_COLUMNS, type PublicationError, type PublicationRow } from './posts.js';
 import { insertEvents, type NewEvent } from './events.js';
 
-const PUB_COLUMNS = `id, workspace_id, post_id, account_id, platform, status, next_attempt_at, scheduled_at, attempts,
-  needs_reconcile, platform_post_id, platform_url, error, published_at, finished_at, created_at, updated_at`;
 
 export async function lockPosts(q: Queryable, postIds: string[]): Promise<void> {
   if (postIds.length > 0) await q.query('SELECT 1 FROM posts WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE', [postIds]);

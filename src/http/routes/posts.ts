@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { getPost, getPublicationsOfPosts, listPosts } from '../../db/queries/posts.js';
-import { withTransaction } from '../../db/pool.js';
+import { withSnapshot, withTransaction } from '../../db/pool.js';
 import { POST_STATUSES } from '../../domain/lifecycle.js';
 import { isId } from '../../lib/ids.js';
 import { cancelPost } from '../../services/cancel-post.js';
@@ -27,7 +27,20 @@ export const Timezone = Type.String({ maxLength: 64, description: 'IANA zone (e.
 const Options = Type.Record(Type.String({ pattern: '^[a-z]+$' }), Type.Record(Type.String(), Type.Unknown()), {
   description: 'Per-platform options keyed by platform, e.g. {"bluesky": {"langs": ["en"], "text": "shorter text"}}.',
 });
-const Text = Type.String({ minLength: 1, maxLength: 100_000, description: 'Checked against each target platform\'s limit when the post is created.' });
+const Text = Type.String({ maxLength: 100_000, description: 'Checked against each target platform\'s limit when the post is created; may be empty when the post has media and the platform allows it.' });
+export const MediaItems = Type.Array(
+  Type.Object(
+    {
+      id: Type.Optional(Type.String({ maxLength: 64, description: 'A file uploaded or ingested before (`med_…`).' })),
+      url: Type.Optional(Type.String({ maxLength: 2048, description: 'Crier fetches the file once (public http/https URLs only); the post waits for it.' })),
+      alt_text: Type.Optional(Type.String({ maxLength: 2000 })),
+      adapt: Type.Optional(Type.Boolean({ default: true, description: 'Let Crier convert, downscale or re-encode the file where a platform needs it (default true).' })),
+      pad: Type.Optional(Type.Boolean({ default: false, description: 'Fit an aspect ratio a platform refuses by padding (default false: refuse instead).' })),
+    },
+    { additionalProperties: false },
+  ),
+  { maxItems: 20, description: 'Give each file by `id` or by `url`; checked against each platform\'s limits when the post is created (files fetched from a URL: once fetched).' },
+);
 const AccountIds = Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: 50 });
 
 const CreatePost = Type.Object(
@@ -37,6 +50,7 @@ const CreatePost = Type.Object(
     scheduled_at: Type.Optional(ScheduledAt),
     timezone: Type.Optional(Timezone),
     draft: Type.Optional(Type.Boolean({ description: 'Store without publishing; publish later with /publish or /schedule.' })),
+    media: Type.Optional(MediaItems),
     options: Type.Optional(Options),
   },
   { additionalProperties: false },
@@ -48,6 +62,7 @@ const UpdatePost = Type.Object(
     account_ids: Type.Optional(AccountIds),
     scheduled_at: Type.Optional(Type.Union([ScheduledAt, Type.Null()])),
     timezone: Type.Optional(Type.Union([Timezone, Type.Null()])),
+    media: Type.Optional(MediaItems),
     options: Type.Optional(Options),
   },
   { additionalProperties: false, minProperties: 1 },
@@ -89,7 +104,7 @@ export function registerPostRoutes(app: FastifyInstance, { ctx }: RouteDeps): vo
     async (req, reply) => {
       const workspaceId = workspaceOf(req);
       return idempotent(ctx.db, req, reply, async (tx) => {
-        const { post, publications } = await createPost(tx, workspaceId, req.body, ctx.clock.now(), wakeWithinMs);
+        const { post, publications } = await createPost(tx, workspaceId, req.body, ctx.clock.now(), { wakeWithinMs, allowPrivateUrls: ctx.config.media.allowPrivateUrls });
         return { status: 201, body: postView(post, publications) };
       });
     },
@@ -108,16 +123,12 @@ export function registerPostRoutes(app: FastifyInstance, { ctx }: RouteDeps): vo
       if (q.account_id !== undefined && !isId('account', q.account_id)) {
         throw new ApiError('VALIDATION_FAILED', 'account_id is not an account id', [{ field: 'querystring.account_id', message: 'expected acct_…' }]);
       }
-      const rows = await listPosts(ctx.db, workspaceId, {
-        status: q.status,
-        accountId: q.account_id,
-        from: instantParam('from', q.from),
-        to: instantParam('to', q.to),
-        before,
-        limit: limit + 1,
+      const filter = { status: q.status, accountId: q.account_id, from: instantParam('from', q.from), to: instantParam('to', q.to), before, limit: limit + 1 };
+      const { rows, posts, pubs } = await withSnapshot(ctx.db, async (tx) => {
+        const rows = await listPosts(tx, workspaceId, filter);
+        const posts = rows.slice(0, limit);
+        return { rows, posts, pubs: await getPublicationsOfPosts(tx, workspaceId, posts.map((p) => p.id)) };
       });
-      const posts = rows.slice(0, limit);
-      const pubs = await getPublicationsOfPosts(ctx.db, workspaceId, posts.map((p) => p.id));
       return { data: posts.map((p) => postView(p, pubs)), next_cursor: rows.length > limit ? encodeCursor(posts.at(-1)!.id) : null };
     },
   );
@@ -127,9 +138,13 @@ export function registerPostRoutes(app: FastifyInstance, { ctx }: RouteDeps): vo
     { config: { auth: 'workspace' }, schema: { tags, summary: 'Get a post with the outcome on each account', params: Params, response: { 200: Type.Ref('Post'), ...errorResponses(401, 403, 404) } } },
     async (req) => {
       const workspaceId = workspaceOf(req);
-      const post = isId('post', req.params.id) ? await getPost(ctx.db, workspaceId, req.params.id) : undefined;
-      if (!post) throw notFound('post');
-      return postView(post, await getPublicationsOfPosts(ctx.db, workspaceId, [post.id]));
+      if (!isId('post', req.params.id)) throw notFound('post');
+      const found = await withSnapshot(ctx.db, async (tx) => {
+        const post = await getPost(tx, workspaceId, req.params.id);
+        return post && { post, pubs: await getPublicationsOfPosts(tx, workspaceId, [post.id]) };
+      });
+      if (!found) throw notFound('post');
+      return postView(found.post, found.pubs);
     },
   );
 
@@ -149,7 +164,7 @@ export function registerPostRoutes(app: FastifyInstance, { ctx }: RouteDeps): vo
     async (req) => {
       const workspaceId = workspaceOf(req);
       if (!isId('post', req.params.id)) throw notFound('post');
-      const { post, publications } = await withTransaction(ctx.db, (tx) => updatePost(tx, workspaceId, req.params.id, req.body, ctx.clock.now(), wakeWithinMs));
+      const { post, publications } = await withTransaction(ctx.db, (tx) => updatePost(tx, workspaceId, req.params.id, req.body, ctx.clock.now(), { wakeWithinMs, allowPrivateUrls: ctx.config.media.allowPrivateUrls }));
       return postView(post, publications);
     },
   );

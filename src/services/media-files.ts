@@ -1,0 +1,186 @@
+// Media files: announce an upload (presigned S3 URL, S3 multipart, or Crier's own signed upload URL for
+// the local store), receive bytes, complete (probe from the bytes and record), ingest by URL, delete.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import ipaddr from 'ipaddr.js';
+import { MEDIA_CHANNEL, type AppContext } from '../context.js';
+import { withTransaction, type Queryable } from '../db/pool.js';
+import { getMedia, insertMedia, markMediaFailed, markMediaReady, mediaInUse, type MediaRow } from '../db/queries/media.js';
+import { ApiError, notFound } from '../http/errors.js';
+import { newId } from '../lib/ids.js';
+import { sha256File, withTempFile } from '../media/context.js';
+import { MediaProbeError, probeFile } from '../media/probe.js';
+import { settleMediaWaiters } from './post-media.js';
+
+/** Files above this go to S3 in parts (each part one presigned PUT), so no single request carries gigabytes. */
+export const MULTIPART_THRESHOLD = 64 * 1024 ** 2;
+const MIN_PART = 16 * 1024 ** 2;
+const MAX_PARTS = 10_000;
+
+/**
+ * Refuses URLs that can never be fetched safely, before anything is stored. Hostnames are checked again
+ * at download time against every address they resolve to (src/lib/ssrf.ts), redirects included.
+ */
+export function checkMediaUrl(raw: string, allowPrivate: boolean): void {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ApiError('URL_NOT_ALLOWED', `"${raw.slice(0, 200)}" is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ApiError('URL_NOT_ALLOWED', `media URLs must be http or https, not ${url.protocol}`);
+  if (url.username || url.password) throw new ApiError('URL_NOT_ALLOWED', 'media URLs must not carry credentials');
+  if (allowPrivate) return;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host.endsWith('.localhost')) throw new ApiError('URL_NOT_ALLOWED', 'media URLs must not point at this machine');
+  if (ipaddr.isValid(host)) {
+    let addr = ipaddr.parse(host);
+    if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) addr = (addr as ipaddr.IPv6).toIPv4Address();
+    if (addr.range() !== 'unicast') throw new ApiError('URL_NOT_ALLOWED', `media URLs must point at public addresses, not a ${addr.range()} one`);
+  }
+}
+
+export type UploadTarget =
+  | { method: 'PUT'; url: string; headers: Record<string, string>; expires_at: string }
+  | { method: 'PUT'; parts: { part_number: number; url: string; size: number }[]; part_size: number; headers: Record<string, string>; expires_at: string };
+
+export async function announceUpload(
+  ctx: AppContext,
+  q: Queryable,
+  workspaceId: string,
+  input: { filename: string; content_type: string; size: number },
+  selfUrl: string,
+): Promise<{ media: MediaRow; upload: UploadTarget }> {
+  const { storage, signer } = ctx.media;
+  if (input.size > ctx.config.media.maxBytes) {
+    throw new ApiError('MEDIA_TOO_LARGE', `files up to ${ctx.config.media.maxBytes} bytes are accepted; this one is ${input.size}`, [{ field: 'body.size', limit: ctx.config.media.maxBytes, message: 'over the instance limit' }]);
+  }
+  const id = newId('media');
+  const expiresAt = new Date(ctx.clock.now().getTime() + ctx.config.media.urlTtlSec * 1000);
+  const key = `media/${workspaceId}/${id}/original`;
+  const headers = { 'content-type': input.content_type };
+  let upload: UploadTarget;
+  let uploadId: string | null = null;
+  const multipart = storage.kind === 's3' && input.size > MULTIPART_THRESHOLD ? await storage.createMultipart(key, { contentType: input.content_type }) : null;
+  if (multipart) {
+    uploadId = multipart;
+    const partSize = Math.max(MIN_PART, Math.ceil(input.size / MAX_PARTS));
+    const count = Math.ceil(input.size / partSize);
+    const parts = [];
+    for (let n = 1; n <= count; n++) {
+      parts.push({ part_number: n, url: await storage.presignPart(key, multipart, n, ctx.config.media.urlTtlSec), size: Math.min(partSize, input.size - (n - 1) * partSize) });
+    }
+    upload = { method: 'PUT', parts, part_size: partSize, headers: {}, expires_at: expiresAt.toISOString() };
+  } else {
+    const presigned = await storage.presignPut(key, { contentType: input.content_type, size: input.size, expiresInSec: ctx.config.media.urlTtlSec });
+    const url = presigned ?? `${selfUrl}/v1/media/${id}/content?${signer.sign('upload', id, 'original', expiresAt)}`;
+    upload = { method: 'PUT', url, headers, expires_at: expiresAt.toISOString() };
+  }
+  const media = await insertMedia(q, { id, workspaceId, status: 'awaiting_upload', source: 'upload', filename: input.filename, declaredType: input.content_type, declaredSize: input.size, uploadId });
+  return { media, upload };
+}
+
+/** The local store's upload target: streams the body into storage, refusing more bytes than announced. */
+export async function receiveUpload(ctx: AppContext, mediaId: string, body: Readable): Promise<void> {
+  const { rows } = await ctx.db.query<MediaRow>(`SELECT * FROM media WHERE id = $1`, [mediaId]);
+  const media = rows[0];
+  if (!media) throw notFound('media');
+  if (media.status !== 'awaiting_upload') throw new ApiError('UPLOAD_INCOMPLETE', `this upload is already ${media.status}`);
+  const limit = Number(media.declared_size);
+  await withTempFile(ctx.media, async (file) => {
+    let received = 0;
+    body.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > limit) body.destroy(new ApiError('UPLOAD_INCOMPLETE', `more bytes than the announced size (${limit})`));
+    });
+    await pipeline(body, createWriteStream(file));
+    await ctx.media.storage.put(media.storage_key, createReadStream(file), { contentType: media.declared_type ?? 'application/octet-stream', size: received });
+  });
+}
+
+export async function completeUpload(ctx: AppContext, workspaceId: string, id: string, parts: { part_number: number; etag: string }[] | undefined): Promise<MediaRow> {
+  const media = await getMedia(ctx.db, workspaceId, id);
+  if (!media) throw notFound('media');
+  if (media.status !== 'awaiting_upload') return media; // completing twice answers with the current state
+  const { storage } = ctx.media;
+  if (media.upload_id) {
+    if (!parts?.length) throw new ApiError('UPLOAD_INCOMPLETE', 'a multipart upload completes with "parts": [{"part_number", "etag"}] for every part', [{ field: 'body.parts', message: 'required for multipart uploads' }]);
+    try {
+      await storage.completeMultipart(media.storage_key, media.upload_id, parts.map((p) => ({ partNumber: p.part_number, etag: p.etag })));
+    } catch (error) {
+      throw new ApiError('UPLOAD_INCOMPLETE', `the store refused to assemble the parts: ${(error as Error).message}`);
+    }
+  }
+  const head = await storage.head(media.storage_key);
+  if (!head) throw new ApiError('UPLOAD_INCOMPLETE', 'no bytes were uploaded for this media yet');
+  if (media.declared_size !== null && head.size !== Number(media.declared_size)) {
+    throw new ApiError('UPLOAD_INCOMPLETE', `the upload has ${head.size} bytes; ${media.declared_size} were announced`);
+  }
+  return withTempFile(ctx.media, async (file) => {
+    await storage.download(media.storage_key, file);
+    return recordProbe(ctx, media, file, { throwOnFailure: true });
+  });
+}
+
+/** Direct multipart/form-data upload of a small file: stored, probed and ready in one request. */
+export async function storeDirectUpload(ctx: AppContext, workspaceId: string, file: { stream: Readable; filename: string; mimetype: string }): Promise<MediaRow> {
+  return withTempFile(ctx.media, async (tmp) => {
+    await pipeline(file.stream, createWriteStream(tmp));
+    if ((file.stream as Readable & { truncated?: boolean }).truncated) {
+      throw new ApiError('MEDIA_TOO_LARGE', `direct uploads take files up to ${ctx.config.media.directMaxBytes} bytes; use POST /v1/media/uploads for bigger ones`);
+    }
+    const media = await insertMedia(ctx.db, { id: newId('media'), workspaceId, status: 'processing', source: 'upload', filename: file.filename, declaredType: file.mimetype });
+    await ctx.media.storage.put(media.storage_key, createReadStream(tmp), { contentType: file.mimetype });
+    return recordProbe(ctx, media, tmp, { throwOnFailure: true });
+  });
+}
+
+/**
+ * Probes a file from its bytes and records the result (ready with what it is, or failed with why), then
+ * settles any post waiting for it. `throwOnFailure` answers an API call with the failure as a 422.
+ */
+export async function recordProbe(ctx: AppContext, media: MediaRow, file: string, opts: { throwOnFailure: boolean; filename?: string | null }): Promise<MediaRow> {
+  const { sha256, size } = await sha256File(file);
+  try {
+    const info = await probeFile(file);
+    return await withTransaction(ctx.db, async (tx) => {
+      const row = await markMediaReady(tx, media.id, { size, sha256, info, filename: opts.filename });
+      await settleMediaWaiters(tx, [media.id]);
+      return row;
+    });
+  } catch (error) {
+    if (!(error instanceof MediaProbeError)) throw error;
+    await failMedia(ctx.db, media.id, { code: error.code, message: error.message });
+    if (opts.throwOnFailure) throw new ApiError('MEDIA_UNSUPPORTED', error.message, [{ media_id: media.id, code: error.code, message: error.message }]);
+    return (await getMedia(ctx.db, media.workspace_id, media.id))!;
+  }
+}
+
+export async function failMedia(db: AppContext['db'], mediaId: string, error: { code: string; message: string }): Promise<void> {
+  await withTransaction(db, async (tx) => {
+    await markMediaFailed(tx, mediaId, error);
+    await settleMediaWaiters(tx, [mediaId]);
+  });
+}
+
+/** POST /v1/media {"url"}: recorded now, fetched once by the worker. */
+export async function ingestByUrl(q: Queryable, workspaceId: string, url: string, allowPrivate: boolean): Promise<MediaRow> {
+  checkMediaUrl(url, allowPrivate);
+  const media = await insertMedia(q, { id: newId('media'), workspaceId, status: 'processing', source: 'url', sourceUrl: url });
+  await q.query(`SELECT pg_notify('${MEDIA_CHANNEL}', '')`);
+  return media;
+}
+
+export async function deleteMedia(ctx: AppContext, workspaceId: string, id: string): Promise<void> {
+  const keys = await withTransaction(ctx.db, async (tx) => {
+    const media = await getMedia(tx, workspaceId, id, { lock: true });
+    if (!media) throw notFound('media');
+    if (await mediaInUse(tx, id)) throw new ApiError('MEDIA_IN_USE', 'a post refers to this media file; it is deleted with the retention once no post does');
+    const { rows } = await tx.query<{ storage_key: string }>('DELETE FROM media_renditions WHERE media_id = $1 RETURNING storage_key', [id]);
+    await tx.query('DELETE FROM media WHERE id = $1', [id]);
+    return { media, renditions: rows.map((r) => r.storage_key) };
+  });
+  if (keys.media.upload_id) await ctx.media.storage.abortMultipart(keys.media.storage_key, keys.media.upload_id).catch(() => undefined);
+  for (const key of [keys.media.storage_key, ...keys.renditions]) await ctx.media.storage.delete(key).catch((e) => ctx.log.warn({ err: e, key }, 'deleting a stored file failed'));
+}
