@@ -149,7 +149,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       store:
         e.CRIER_MEDIA_STORE === 's3'
           ? { kind: 's3', endpoint: e.CRIER_S3_ENDPOINT, region: e.CRIER_S3_REGION, bucket: e.CRIER_S3_BUCKET!, accessKeyId: e.CRIER_S3_ACCESS_KEY_ID!, secretAccessKey: e.CRIER_S3_SECRET_ACCESS_KEY!, forcePathStyle: e.CRIER_S3_FORCE_PATH_STYLE }
-          : { kind: 'local', dir: path.join(dataDir, 'media') },
+          : { kind: 'local', dir: path.join(dataDir, 'store') },
       maxBytes: e.CRIER_MEDIA_MAX_BYTES,
       directMaxBytes: e.CRIER_MEDIA_DIRECT_MAX_BYTES,
       fetchTimeoutMs: e.CRIER_MEDIA_FETCH_TIMEOUT_MS,

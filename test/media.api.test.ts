@@ -32,7 +32,7 @@ beforeAll(async () => {
   served.set('/photo.jpg', { status: 200, body: photo, type: 'image/jpeg' });
   served.set('/small.png', { status: 200, body: small, type: 'image/png' });
   served.set('/notes.txt', { status: 200, body: Buffer.from('just text, not an image'), type: 'image/png' });
-  t = await startTestCrier({ env: { CRIER_ALLOW_PRIVATE_URLS: 'true', CRIER_PUBLIC_URL: 'http://public.crier.test' } });
+  t = await startTestCrier({ env: { CRIER_ALLOW_PRIVATE_URLS: 'true' } });
 }, 60_000);
 afterAll(async () => {
   await t?.stop();

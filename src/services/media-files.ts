@@ -3,12 +3,12 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import ipaddr from 'ipaddr.js';
 import { MEDIA_CHANNEL, type AppContext } from '../context.js';
 import { withTransaction, type Queryable } from '../db/pool.js';
 import { getMedia, insertMedia, markMediaFailed, markMediaReady, mediaInUse, type MediaRow } from '../db/queries/media.js';
 import { ApiError, notFound } from '../http/errors.js';
 import { newId } from '../lib/ids.js';
+import { checkUrl, UrlNotAllowedError } from '../lib/ssrf.js';
 import { sha256File, withTempFile } from '../media/context.js';
 import { MediaProbeError, probeFile } from '../media/probe.js';
 import { settleMediaWaiters } from './post-media.js';
@@ -18,26 +18,13 @@ export const MULTIPART_THRESHOLD = 64 * 1024 ** 2;
 const MIN_PART = 16 * 1024 ** 2;
 const MAX_PARTS = 10_000;
 
-/**
- * Refuses URLs that can never be fetched safely, before anything is stored. Hostnames are checked again
- * at download time against every address they resolve to (src/lib/ssrf.ts), redirects included.
- */
+/** Refuses at once URLs that can never be fetched safely; names are checked again when fetched. */
 export function checkMediaUrl(raw: string, allowPrivate: boolean): void {
-  let url: URL;
   try {
-    url = new URL(raw);
-  } catch {
-    throw new ApiError('URL_NOT_ALLOWED', `"${raw.slice(0, 200)}" is not a URL`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ApiError('URL_NOT_ALLOWED', `media URLs must be http or https, not ${url.protocol}`);
-  if (url.username || url.password) throw new ApiError('URL_NOT_ALLOWED', 'media URLs must not carry credentials');
-  if (allowPrivate) return;
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (host === 'localhost' || host.endsWith('.localhost')) throw new ApiError('URL_NOT_ALLOWED', 'media URLs must not point at this machine');
-  if (ipaddr.isValid(host)) {
-    let addr = ipaddr.parse(host);
-    if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) addr = (addr as ipaddr.IPv6).toIPv4Address();
-    if (addr.range() !== 'unicast') throw new ApiError('URL_NOT_ALLOWED', `media URLs must point at public addresses, not a ${addr.range()} one`);
+    checkUrl(raw, { allowPrivate });
+  } catch (error) {
+    if (error instanceof UrlNotAllowedError) throw new ApiError('URL_NOT_ALLOWED', error.message);
+    throw error;
   }
 }
 
@@ -82,12 +69,17 @@ export async function announceUpload(
 }
 
 /** The local store's upload target: streams the body into storage, refusing more bytes than announced. */
-export async function receiveUpload(ctx: AppContext, mediaId: string, body: Readable): Promise<void> {
+export async function receiveUpload(ctx: AppContext, mediaId: string, body: Readable, contentLength: number | undefined): Promise<void> {
   const { rows } = await ctx.db.query<MediaRow>(`SELECT * FROM media WHERE id = $1`, [mediaId]);
   const media = rows[0];
   if (!media) throw notFound('media');
   if (media.status !== 'awaiting_upload') throw new ApiError('UPLOAD_INCOMPLETE', `this upload is already ${media.status}`);
   const limit = Number(media.declared_size);
+  // Refused before reading, so the client gets the answer instead of a reset connection.
+  if (contentLength !== undefined && contentLength !== limit) {
+    body.resume();
+    throw new ApiError('UPLOAD_INCOMPLETE', `this upload was announced as ${limit} bytes; the request carries ${contentLength}`);
+  }
   await withTempFile(ctx.media, async (file) => {
     let received = 0;
     body.on('data', (chunk: Buffer) => {

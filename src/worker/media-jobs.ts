@@ -15,7 +15,8 @@ import { settleMediaWaiters } from '../services/post-media.js';
 const MAX_INGEST_ATTEMPTS = 3;
 const MAX_RENDER_ATTEMPTS = 2;
 const PROGRESS_EVERY_MS = 1_000;
-const RETRYABLE_FETCH = new Set(['MEDIA_FETCH_TIMEOUT', 'MEDIA_FETCH_FAILED']);
+/** Worth another try later: timeouts, broken connections, 5xx and 429. A 404 or 403 will not change. */
+const retryable = (e: MediaFetchError) => e.code === 'MEDIA_FETCH_TIMEOUT' || (e.code === 'MEDIA_FETCH_FAILED' && (e.status === undefined || e.status >= 500 || e.status === 429));
 
 export type MediaJob = { kind: 'ingest'; media: MediaRow } | { kind: 'render'; rendition: RenditionRow; media: MediaRow };
 
@@ -70,7 +71,7 @@ async function ingest(ctx: AppContext, media: MediaRow, signal: AbortSignal): Pr
       });
     } catch (error) {
       if (!(error instanceof MediaFetchError)) throw error;
-      if (RETRYABLE_FETCH.has(error.code) && media.attempts < MAX_INGEST_ATTEMPTS && !signal.aborted) {
+      if (retryable(error) && media.attempts < MAX_INGEST_ATTEMPTS && !signal.aborted) {
         // Let the lease run out a little later than now, so the next try waits (5 s, 20 s…).
         await ctx.db.query(`UPDATE media SET lease_expires_at = now() + make_interval(secs => $2), updated_at = now() WHERE id = $1`, [media.id, 5 * 4 ** (media.attempts - 1)]);
         return;

@@ -48,3 +48,13 @@ export function getRecord(baseUrl: string, repo: string, collection: string, rke
   const qs = new URLSearchParams({ repo, collection, rkey });
   return request(`${xrpc(baseUrl, 'com.atproto.repo.getRecord')}?${qs}`, { signal });
 }
+
+/** Raw bytes in, a blob reference out. No side effect anyone sees: a blob no record uses is garbage-collected. */
+export function uploadBlob(baseUrl: string, accessJwt: string, bytes: Uint8Array, mimeType: string, signal: AbortSignal): Call {
+  return request(xrpc(baseUrl, 'com.atproto.repo.uploadBlob'), {
+    method: 'POST',
+    headers: { authorization: `Bearer ${accessJwt}`, 'content-type': mimeType },
+    body: bytes,
+    signal,
+  });
+}

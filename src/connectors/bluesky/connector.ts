@@ -1,12 +1,14 @@
-// Bluesky (AT Protocol): text posts with a deterministic record key per publication, session refresh
-// with rotation, and read-back by record key. Facets, images, video and threads arrive with the
-// "Real connectors I" issue; the limits below are the real ones (platforms.md §9).
+// Bluesky (AT Protocol): posts with images or a video (uploadBlob, then an embed), a deterministic record
+// key per publication, session refresh with rotation, and read-back by record key. Facets and threads
+// arrive with the "Real connectors I" issue; the limits below are the real ones (platforms.md §10).
+// Video goes up with uploadBlob, the simple path (processing starts once the post is live); the
+// video.bsky.app job flow is not built yet.
 import { randomBytes } from 'node:crypto';
 import { Type } from 'typebox';
 import { graphemeCount, utf8Bytes } from '../../domain/text.js';
 import { err, ok, type Result } from '../../lib/result.js';
 import type { HttpResponse } from '../http.js';
-import type { ConnectorCtx, ConnectorError, Issue, PlatformConnector, PublicationDraft, Published } from '../types.js';
+import type { ConnectorCtx, ConnectorError, DraftMedia, Issue, PlatformConnector, PublicationDraft, Published } from '../types.js';
 import * as client from './client.js';
 import { isExpiredToken, mapXrpcError, xrpcErrorName } from './errors.js';
 import { tidForPublication } from './tid.js';
@@ -26,7 +28,7 @@ const optionsSchema = Type.Object(
   { additionalProperties: false },
 );
 
-function validate(draft: Pick<PublicationDraft, 'text'>): Issue[] {
+function validate(draft: { text: string; media: { kind: 'image' | 'video' }[] }): Issue[] {
   const issues: Issue[] = [];
   const graphemes = graphemeCount(draft.text);
   if (graphemes > LIMITS.text.maxLength) {
@@ -36,7 +38,7 @@ function validate(draft: Pick<PublicationDraft, 'text'>): Issue[] {
   if (bytes > LIMITS.text.maxBytes) {
     issues.push({ code: 'TEXT_TOO_LONG', field: 'text', limit: LIMITS.text.maxBytes, actual: bytes, message: `Bluesky allows ${LIMITS.text.maxBytes} bytes of UTF-8; this text has ${bytes}` });
   }
-  if (draft.text.trim().length === 0) {
+  if (draft.text.trim().length === 0 && draft.media.length === 0) {
     issues.push({ code: 'TEXT_EMPTY', field: 'text', message: 'Bluesky needs text when a post has no media' });
   }
   return issues;
@@ -88,6 +90,11 @@ async function publish(ctx: ConnectorCtx<BlueskyCredentials>, draft: Publication
   const record: Record<string, unknown> = { $type: COLLECTION, text: draft.text, createdAt: ctx.clock.now().toISOString() };
   const langs = draft.options['langs'];
   if (Array.isArray(langs) && langs.length > 0) record['langs'] = langs;
+  if (draft.media.length > 0) {
+    const embed = await embedMedia(ctx, draft.media);
+    if (!embed.ok) return embed;
+    record['embed'] = embed.value;
+  }
   const sent = await withSession(ctx, (jwt) =>
     client.createRecord(ctx.baseUrl, jwt, { repo: ctx.credentials.did, collection: COLLECTION, rkey, record }, ctx.signal),
   );
@@ -95,6 +102,23 @@ async function publish(ctx: ConnectorCtx<BlueskyCredentials>, draft: Publication
   const res = sent.value;
   if (res.status === 200) return ok(published(ctx, rkey, (res.body as { uri: string }).uri));
   return err(mapXrpcError(res, ctx.clock.now()));
+}
+
+type Blob = { $type: 'blob'; ref: { $link: string }; mimeType: string; size: number };
+
+/** Uploads each file and builds the embed; any failure here happened before the post existed. */
+async function embedMedia(ctx: ConnectorCtx<BlueskyCredentials>, media: DraftMedia[]): Promise<Result<Record<string, unknown>, ConnectorError>> {
+  const blobs: Blob[] = [];
+  for (const m of media) {
+    const bytes = Buffer.concat(await (await m.open()).toArray());
+    const sent = await withSession(ctx, (jwt) => client.uploadBlob(ctx.baseUrl, jwt, bytes, m.mimeType, ctx.signal));
+    if (!sent.ok) return err({ ...sent.error, outcomeUnknown: false });
+    if (sent.value.status !== 200) return err(mapXrpcError(sent.value, ctx.clock.now()));
+    blobs.push((sent.value.body as { blob: Blob }).blob);
+  }
+  const aspect = (m: DraftMedia) => (m.width > 0 && m.height > 0 ? { aspectRatio: { width: m.width, height: m.height } } : {});
+  if (media[0]!.kind === 'video') return ok({ $type: 'app.bsky.embed.video', video: blobs[0], alt: media[0]!.alt ?? '', ...aspect(media[0]!) });
+  return ok({ $type: 'app.bsky.embed.images', images: media.map((m, i) => ({ image: blobs[i], alt: m.alt ?? '', ...aspect(m) })) });
 }
 
 async function findExisting(ctx: ConnectorCtx<BlueskyCredentials>, draft: PublicationDraft): Promise<Result<Published | null, ConnectorError>> {

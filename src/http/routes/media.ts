@@ -6,6 +6,7 @@ import multipart from '@fastify/multipart';
 import type { Readable } from 'node:stream';
 import { Type } from 'typebox';
 import { getMedia, getRenditions, listMedia } from '../../db/queries/media.js';
+import { bodyAjv } from '../../lib/ajv.js';
 import { isId } from '../../lib/ids.js';
 import { announceUpload, completeUpload, deleteMedia, ingestByUrl, receiveUpload, storeDirectUpload } from '../../services/media-files.js';
 import { serveSignedMedia } from '../../services/media-delivery.js';
@@ -44,7 +45,8 @@ const Ingest = Type.Object({ url: Type.String({ maxLength: 2048, description: 'F
 const ListQuery = Type.Object({ status: Type.Optional(Type.Union(['awaiting_upload', 'processing', 'ready', 'failed'].map((s) => Type.Literal(s)))), ...Pagination }, { additionalProperties: false });
 
 export function registerMediaRoutes(app: FastifyInstance, { ctx }: RouteDeps): void {
-  const selfUrl = (req: FastifyRequest) => ctx.config.publicUrl?.replace(/\/$/, '') ?? `${req.protocol}://${req.host}`;
+  // Upload URLs go back to wherever the client reached this API (CRIER_PUBLIC_URL is for platforms).
+  const selfUrl = (req: FastifyRequest) => `${req.protocol}://${req.host}`;
   const view = async (workspaceId: string, id: string) => {
     const m = await getMedia(ctx.db, workspaceId, id);
     if (!m) throw notFound('media');
@@ -141,6 +143,17 @@ export function registerMediaRoutes(app: FastifyInstance, { ctx }: RouteDeps): v
           body: Type.Optional(Ingest),
           response: { 201: Type.Ref('Media'), 202: Type.Ref('Media'), ...errorResponses(400, 401, 403, 409, 413, 415, 422, 429) },
         },
+        // A multipart request has no JSON body to validate (the form is read in the handler).
+        validatorCompiler: ({ schema }) => {
+          const check = bodyAjv.compile(schema);
+          const validate = (data: unknown) => {
+            const ok = data === undefined || data === null || check(data);
+            validate.errors = ok ? null : check.errors;
+            return ok;
+          };
+          validate.errors = null as typeof check.errors;
+          return validate;
+        },
       },
       async (req, reply) => {
         const workspaceId = workspaceOf(req);
@@ -174,7 +187,8 @@ export function registerMediaRoutes(app: FastifyInstance, { ctx }: RouteDeps): v
         if (!isId('media', req.params.id) || !ctx.media.signer.verify('upload', req.params.id, 'original', req.query, ctx.clock.now())) {
           throw new ApiError('FORBIDDEN', 'this upload URL is invalid or expired; start a new upload');
         }
-        await receiveUpload(ctx, req.params.id, req.body as Readable);
+        const length = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
+        await receiveUpload(ctx, req.params.id, req.body as Readable, length);
         return reply.code(204).send();
       },
     );

@@ -17,6 +17,8 @@ export type BlueskySimulator = {
   accounts: Map<string, SimAccount>;
   /** did → "collection/rkey" → record */
   repos: Map<string, Map<string, SimRecord>>;
+  /** did → CID → uploaded blob (a real PDS garbage-collects unreferenced ones; the sandbox keeps them). */
+  blobs: Map<string, Map<string, SimBlob>>;
   plugin: (app: FastifyInstance) => Promise<void>;
 };
 
@@ -24,12 +26,30 @@ const ACCESS_TTL = '2h';
 const REFRESH_TTL = '90d';
 const POST = 'app.bsky.feed.post';
 
+export type SimBlob = { cid: string; mimeType: string; size: number };
+
+/** Older PDSes and clients enforce 1,000,000 bytes per image (the 2026 lexicon allows 2,000,000). */
+const IMAGE_MAX_BYTES = 1_000_000;
+/** The lexicon's video blob limit. */
+const BLOB_MAX_BYTES = 300_000_000;
+
+function sniffMime(bytes: Buffer): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) return 'image/jpeg';
+  if (bytes.subarray(0, 4).toString('latin1') === '\x89PNG') return 'image/png';
+  if (bytes.subarray(0, 3).toString('latin1') === 'GIF') return 'image/gif';
+  if (bytes.subarray(8, 12).toString('latin1') === 'WEBP') return 'image/webp';
+  if (bytes.subarray(4, 8).toString('latin1') === 'ftyp') return 'video/mp4';
+  if (bytes[0] === 0x1a && bytes[1] === 0x45) return 'video/webm';
+  return 'application/octet-stream';
+}
+
 export function createBlueskySimulator(opts: { secret?: string } = {}): BlueskySimulator {
   const key = new TextEncoder().encode(opts.secret ?? randomBytes(32).toString('hex'));
   const core = createSimulatorCore();
   const accounts = new Map<string, SimAccount>();
   const handles = new Map<string, string>();
   const repos = new Map<string, Map<string, SimRecord>>();
+  const blobs = new Map<string, Map<string, SimBlob>>();
   const spentRefresh = new Set<string>();
   let tidCounter = 0;
 
@@ -78,6 +98,7 @@ export function createBlueskySimulator(opts: { secret?: string } = {}): BlueskyS
     accounts.set(account.did, account);
     handles.set(account.handle, account.did);
     if (!repos.has(account.did)) repos.set(account.did, new Map());
+    if (!blobs.has(account.did)) blobs.set(account.did, new Map());
   }
 
   function accountOf(req: FastifyRequest): string | undefined {
@@ -92,6 +113,38 @@ export function createBlueskySimulator(opts: { secret?: string } = {}): BlueskyS
 
   function nextTid(): string {
     return encodeTid(BigInt(Date.now()) * 1000n + BigInt(tidCounter++ % 1000), 0);
+  }
+
+  /** The embed rules a PDS applies (lexicons app.bsky.embed.images / .video): blobs of this repo, sizes, types. */
+  function validateEmbed(did: string, embed: unknown): string | undefined {
+    if (embed === undefined) return undefined;
+    const e = embed as { $type?: string; images?: unknown; video?: unknown; alt?: unknown };
+    const known = blobs.get(did)!;
+    const checkBlob = (where: string, b: unknown, kind: 'image' | 'video'): string | undefined => {
+      const blob = b as { $type?: string; ref?: { $link?: string }; mimeType?: string; size?: number } | undefined;
+      if (blob?.$type !== 'blob' || typeof blob.ref?.$link !== 'string') return `Invalid ${POST} record: ${where} should be a blob ref`;
+      const stored = known.get(blob.ref.$link);
+      if (!stored || stored.mimeType !== blob.mimeType || stored.size !== blob.size) return `Could not find blob: ${blob.ref.$link}`;
+      if (!stored.mimeType.startsWith(`${kind}/`)) return `Invalid ${POST} record: ${where} mimeType is not accepted (${stored.mimeType})`;
+      if (kind === 'image' && stored.size > IMAGE_MAX_BYTES) return `Invalid ${POST} record: ${where} file too large. ${IMAGE_MAX_BYTES} bytes maximum, got: ${stored.size}`;
+      return undefined;
+    };
+    if (e.$type === 'app.bsky.embed.images') {
+      if (!Array.isArray(e.images) || e.images.length === 0) return `Invalid ${POST} record: Record/embed/images must be an array`;
+      if (e.images.length > 4) return `Invalid ${POST} record: Record/embed/images must not have more than 4 elements`;
+      for (const [i, img] of (e.images as { image?: unknown; alt?: unknown; aspectRatio?: { width?: unknown; height?: unknown } }[]).entries()) {
+        if (typeof img.alt !== 'string') return `Invalid ${POST} record: Record/embed/images/${i}/alt must be a string`;
+        const ar = img.aspectRatio;
+        if (ar && !(Number.isInteger(ar.width) && Number.isInteger(ar.height) && (ar.width as number) > 0 && (ar.height as number) > 0)) {
+          return `Invalid ${POST} record: Record/embed/images/${i}/aspectRatio must have positive integer width and height`;
+        }
+        const problem = checkBlob(`Record/embed/images/${i}/image`, img.image, 'image');
+        if (problem) return problem;
+      }
+      return undefined;
+    }
+    if (e.$type === 'app.bsky.embed.video') return checkBlob('Record/embed/video', e.video, 'video');
+    return `Invalid ${POST} record: Record/embed $type ${String(e.$type)} is not supported by the sandbox`;
   }
 
   function validatePost(record: Record<string, unknown>): string | undefined {
@@ -178,7 +231,7 @@ export function createBlueskySimulator(opts: { secret?: string } = {}): BlueskyS
         if (repo !== auth.account.did && repo !== auth.account.handle) return xrpcError(reply, 400, 'InvalidRequest', 'Invalid repo');
         if (typeof collection !== 'string' || !record || typeof record !== 'object') return xrpcError(reply, 400, 'InvalidRequest', 'Input must have the properties "repo", "collection" and "record"');
         if (collection === POST) {
-          const problem = validatePost(record);
+          const problem = validatePost(record) ?? validateEmbed(auth.account.did, record['embed']);
           if (problem) return xrpcError(reply, 400, 'InvalidRequest', problem);
           if (rkey !== undefined && !TID_PATTERN.test(rkey)) return xrpcError(reply, 400, 'InvalidRequest', `Invalid TID: ${rkey}`);
         }
@@ -193,6 +246,21 @@ export function createBlueskySimulator(opts: { secret?: string } = {}): BlueskyS
         return { uri, cid, commit: { cid: `bafyrei${randomBytes(20).toString('hex')}`, rev: nextTid() }, validationStatus: 'valid' };
       },
     );
+
+    // Raw bytes of any type for uploadBlob; every other route stays JSON.
+    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BLOB_MAX_BYTES + 1 }, (_req, body, done) => done(null, body));
+    app.post('/xrpc/com.atproto.repo.uploadBlob', { config: { operation: 'com.atproto.repo.uploadBlob' }, bodyLimit: BLOB_MAX_BYTES + 1 }, async (req, reply) => {
+      const auth = await authenticate(req, reply, 'com.atproto.access');
+      if (!auth) return reply;
+      const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      if (bytes.length === 0) return xrpcError(reply, 400, 'InvalidRequest', 'Request body is empty');
+      if (bytes.length > BLOB_MAX_BYTES) return xrpcError(reply, 400, 'BlobTooLarge', `This file is too large. It is ${bytes.length} bytes but the maximum size is ${BLOB_MAX_BYTES} bytes.`);
+      const sniffed = sniffMime(bytes);
+      const mimeType = sniffed === 'application/octet-stream' ? String(req.headers['content-type'] ?? sniffed).split(';')[0]! : sniffed;
+      const cid = `bafkrei${createHash('sha256').update(bytes).digest('hex').slice(0, 52)}`;
+      blobs.get(auth.account.did)!.set(cid, { cid, mimeType, size: bytes.length });
+      return { blob: { $type: 'blob', ref: { $link: cid }, mimeType, size: bytes.length } };
+    });
 
     app.get<{ Querystring: { repo?: string; collection?: string; rkey?: string } }>(
       '/xrpc/com.atproto.repo.getRecord',
@@ -244,5 +312,5 @@ export function createBlueskySimulator(opts: { secret?: string } = {}): BlueskyS
     });
   }
 
-  return { core, accounts, repos, plugin };
+  return { core, accounts, repos, blobs, plugin };
 }
