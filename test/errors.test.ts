@@ -13,7 +13,8 @@ import { registeredRoutes } from './support/routes.js';
 
 let t: TestCrier;
 beforeAll(async () => {
-  t = await startTestCrier();
+  // Hundreds of fixtures a minute from one operator key: the rate limit is tested in security.test.ts.
+  t = await startTestCrier({ env: { CRIER_RATE_LIMIT_PER_MINUTE: '1000000' } });
 });
 afterAll(async () => t?.stop());
 
@@ -315,7 +316,11 @@ describe('fields', () => {
     const f = await setup();
     const before = await state(f);
     const wrong = (v: unknown): unknown[] =>
-      typeof v === 'string' ? [42, true, ['x'], { a: 1 }] : typeof v === 'boolean' ? ['true', 1] : Array.isArray(v) ? ['x', { 0: 'x' }, 1] : [['x'], 'x', 1];
+      typeof v === 'string' ? [42, true, ['x'], { a: 1 }]
+      : typeof v === 'boolean' ? ['true', 1]
+      : typeof v === 'number' ? [String(v), true, [v], { a: 1 }]
+      : Array.isArray(v) ? ['x', { 0: 'x' }, 1]
+      : [['x'], 'x', 1];
     const valid = route.valid(f.fx);
     for (const [field, value] of Object.entries(valid)) {
       for (const bad of wrong(value)) {
@@ -844,8 +849,9 @@ describe('documentation', () => {
 
     const ops = Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, byMethod]) => Object.entries(byMethod).map(([method, op]) => ({ name: `${method.toUpperCase()} ${path}`, path, op })));
     const names = ops.map((o) => o.name);
-    // Exactly the routes the source registers, less the two deliberately hidden (Prometheus text, the document itself).
-    const hidden = ['GET /metrics', 'GET /v1/openapi.json'];
+    // Exactly the routes the source registers, less those deliberately hidden (Prometheus text, the document
+    // itself, and the signed media URLs platforms fetch).
+    const hidden = ['GET /metrics', 'GET /v1/openapi.json', 'GET /media/{id}/{variant}'];
     const registered = await registeredRoutes();
     expect(registered.length).toBeGreaterThan(15);
     expect([...names].sort()).toEqual(registered.filter((r) => !hidden.includes(r)));

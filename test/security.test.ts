@@ -442,8 +442,8 @@ describe('rate-limit headers', () => {
     expect(ok.status).toBeLessThan(300);
     expectRateHeaders(ok);
     // An error of the same route: another object that does not exist, or a body that is not JSON.
-    const missing = { ...fx, postId: newId('post'), accountId: newId('account') };
-    const bad = route.path(fx).includes(fx.postId) || route.path(fx).includes(fx.accountId)
+    const missing = { ...fx, postId: newId('post'), accountId: newId('account'), mediaId: newId('media') };
+    const bad = [fx.postId, fx.accountId, fx.mediaId].some((id) => route.path(fx).includes(id))
       ? await call(ws, route, missing)
       : await ws.request(route.method, `${route.path(fx)}${route.method === 'GET' ? '?limit=0' : ''}`, route.method === 'GET' ? undefined : '{not json');
     expect(bad.status).toBeGreaterThanOrEqual(400);

@@ -6,7 +6,7 @@ import multipart from '@fastify/multipart';
 import type { Readable } from 'node:stream';
 import { Type } from 'typebox';
 import { getMedia, getRenditions, listMedia } from '../../db/queries/media.js';
-import { bodyAjv } from '../../lib/ajv.js';
+import { bodyAjv, paramsAjv } from '../../lib/ajv.js';
 import { isId } from '../../lib/ids.js';
 import { announceUpload, completeUpload, deleteMedia, ingestByUrl, receiveUpload, storeDirectUpload } from '../../services/media-files.js';
 import { serveSignedMedia } from '../../services/media-delivery.js';
@@ -82,9 +82,11 @@ export function registerMediaRoutes(app: FastifyInstance, { ctx }: RouteDeps): v
         tags,
         summary: 'Finish an upload: Crier checks the size, probes the file from its bytes and answers with what it is',
         params: Params,
-        body: Type.Optional(Complete),
+        body: Complete,
         response: { 200: Type.Ref('Media'), ...errorResponses(400, 401, 403, 404, 409, 422, 429) },
       },
+      // A single-PUT upload completes with no body at all.
+      validatorCompiler: optionalBody,
     },
     async (req) => {
       const workspaceId = workspaceOf(req);
@@ -144,16 +146,7 @@ export function registerMediaRoutes(app: FastifyInstance, { ctx }: RouteDeps): v
           response: { 201: Type.Ref('Media'), 202: Type.Ref('Media'), ...errorResponses(400, 401, 403, 409, 413, 415, 422, 429) },
         },
         // A multipart request has no JSON body to validate (the form is read in the handler).
-        validatorCompiler: ({ schema }) => {
-          const check = bodyAjv.compile(schema);
-          const validate = (data: unknown) => {
-            const ok = data === undefined || data === null || check(data);
-            validate.errors = ok ? null : check.errors;
-            return ok;
-          };
-          validate.errors = null as typeof check.errors;
-          return validate;
-        },
+        validatorCompiler: optionalBody,
       },
       async (req, reply) => {
         const workspaceId = workspaceOf(req);
@@ -199,4 +192,16 @@ export function registerMediaRoutes(app: FastifyInstance, { ctx }: RouteDeps): v
     serveSignedMedia(ctx, req, reply);
   const publicSchema = { hide: true, params: Type.Object({ id: Type.String(), variant: Type.String() }), querystring: Signed };
   app.get('/media/:id/:variant', { config: { auth: 'public' }, schema: publicSchema }, serve);
+}
+
+/** Validates a JSON body when there is one; no body (or a multipart form) passes to the handler. */
+function optionalBody({ schema, httpPart }: { schema: object; httpPart?: string }) {
+  const check = (httpPart === 'body' ? bodyAjv : paramsAjv).compile(schema);
+  const validate = (data: unknown) => {
+    const ok = (httpPart === 'body' && (data === undefined || data === null)) || check(data);
+    validate.errors = ok ? null : check.errors;
+    return ok;
+  };
+  validate.errors = null as typeof check.errors;
+  return validate;
 }
