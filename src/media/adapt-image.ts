@@ -17,14 +17,19 @@ export async function renderImage(inputPath: string, profile: string, outPath: s
   if (p.kind !== 'image') throw new Error(`${profile} is not an image profile`);
   const source = await decodable(inputPath);
   const base = sharp(source.input, { ...(source.raw ? { raw: source.raw } : {}), limitInputPixels: 268_402_689 }).rotate();
-  const meta = await base.clone().toBuffer({ resolveWithObject: true }).then((r) => r.info);
-  let { width, height } = fit(meta.width, meta.height, p);
+  const meta = await sharp(source.input, source.raw ? { raw: source.raw } : {}).metadata();
+  // EXIF orientations 5–8 turn the picture by 90°: size it as it will be displayed.
+  const turned = (meta.orientation ?? 1) >= 5;
+  let { width, height } = fit(turned ? meta.height! : meta.width!, turned ? meta.width! : meta.height!, p);
   for (let round = 0; round < MAX_ROUNDS; round++) {
+    // Decode, orient and resize once per size; only the JPEG encoding repeats per quality.
+    const pixels = await resized(base.clone(), width, height, p);
     for (let quality = JPEG_START_QUALITY; quality >= JPEG_QUALITY_FLOOR; quality -= QUALITY_STEP) {
-      const { data, info } = await render(base.clone(), width, height, p, quality);
+      const data = await pixels.clone().jpeg({ quality, mozjpeg: true, chromaSubsampling: quality >= 90 ? '4:4:4' : '4:2:0' }).toBuffer();
       if (data.length <= p.maxBytes) {
         await writeFile(outPath, data);
-        return { kind: 'image', mimeType: 'image/jpeg', format: 'jpeg', size: data.length, width: info.width, height: info.height };
+        const out = await sharp(data).metadata();
+        return { kind: 'image', mimeType: 'image/jpeg', format: 'jpeg', size: data.length, width: out.width!, height: out.height! };
       }
     }
     width = Math.max(1, Math.round(width * SHRINK));
@@ -33,22 +38,33 @@ export async function renderImage(inputPath: string, profile: string, outPath: s
   throw new Error(`could not fit the image into ${p.maxBytes} bytes`);
 }
 
-async function render(img: Sharp, width: number, height: number, p: ImageProfile, quality: number) {
-  let pipeline = img.flatten({ background: '#ffffff' }).resize(width, height, { fit: 'fill', kernel: 'lanczos3' });
+/** The picture at its final size (and padding) as raw sRGB pixels, ready to encode at any quality. */
+async function resized(img: Sharp, width: number, height: number, p: ImageProfile): Promise<Sharp> {
+  const { data, info } = await img
+    .flatten({ background: '#ffffff' })
+    .resize(width, height, { fit: 'fill', kernel: 'lanczos3' })
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  let pixels = sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } });
   if (p.pad) {
     const target = padTo(width, height, p.pad);
     if (target.width !== width || target.height !== height) {
       // Extend after resizing, so the padding is exact and costs no quality.
-      pipeline = sharp(await pipeline.toBuffer()).extend({
-        top: Math.floor((target.height - height) / 2),
-        bottom: Math.ceil((target.height - height) / 2),
-        left: Math.floor((target.width - width) / 2),
-        right: Math.ceil((target.width - width) / 2),
-        background: '#ffffff',
-      });
+      const padded = await pixels
+        .extend({
+          top: Math.floor((target.height - height) / 2),
+          bottom: Math.ceil((target.height - height) / 2),
+          left: Math.floor((target.width - width) / 2),
+          right: Math.ceil((target.width - width) / 2),
+          background: '#ffffff',
+        })
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      pixels = sharp(padded.data, { raw: { width: padded.info.width, height: padded.info.height, channels: padded.info.channels } });
     }
   }
-  return pipeline.toColourspace('srgb').jpeg({ quality, mozjpeg: true, chromaSubsampling: quality >= 90 ? '4:4:4' : '4:2:0' }).toBuffer({ resolveWithObject: true });
+  return pixels;
 }
 
 /** The largest size within the profile's long edge and pixel count, keeping the aspect ratio. */

@@ -63,6 +63,9 @@ async function probeImage(file: string, size: number, type: NonNullable<Sniffed>
   }
   try {
     const m = await sharp(file, { animated: true, limitInputPixels: 268_402_689 }).metadata();
+    // The header can be fine while the data is cut off: decode (a small, shrink-on-load thumbnail) now,
+    // rather than let the first platform find out.
+    await sharp(file, { failOn: 'truncated', limitInputPixels: 268_402_689 }).resize(64, 64, { fit: 'inside' }).toBuffer();
     const pages = m.pages ?? 1;
     // EXIF orientations 5–8 rotate by 90°: width and height are as displayed.
     const swap = (m.orientation ?? 1) >= 5;
