@@ -57,6 +57,8 @@ const envSchema = z.object({
   CRIER_MEDIA_URL_TTL_SEC: int(6 * 3600, 60),
   // Lets URL ingest reach private and loopback addresses: for tests and closed networks only.
   CRIER_ALLOW_PRIVATE_URLS: bool.default(false),
+  // Comma-separated host[:port] entries exempt from the private-address check (an internal media server).
+  CRIER_MEDIA_ALLOWED_HOSTS: z.string().optional(),
 });
 
 export type Config = {
@@ -86,6 +88,7 @@ export type MediaConfig = {
   concurrency: number;
   urlTtlSec: number;
   allowPrivateUrls: boolean;
+  allowedHosts: string[];
 };
 
 export type WorkerConfig = {
@@ -157,6 +160,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       concurrency: e.CRIER_MEDIA_CONCURRENCY,
       urlTtlSec: e.CRIER_MEDIA_URL_TTL_SEC,
       allowPrivateUrls: e.CRIER_ALLOW_PRIVATE_URLS,
+      allowedHosts: (e.CRIER_MEDIA_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
     },
   };
 }

@@ -7,7 +7,16 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
-export type UrlPolicy = { allowPrivate: boolean };
+/**
+ * `allowPrivate` switches the address checks off (tests, closed networks); `allowHosts` exempts exact
+ * `host[:port]` entries only (an operator's internal media server), every other host is still checked.
+ */
+export type UrlPolicy = { allowPrivate: boolean; allowHosts?: string[] };
+
+/** The policy for one URL: exempt hosts get no address checks, everything else the policy as given. */
+export function policyFor(url: URL, policy: UrlPolicy): UrlPolicy {
+  return policy.allowHosts?.includes(url.host) ? { ...policy, allowPrivate: true } : policy;
+}
 
 export class UrlNotAllowedError extends Error {
   readonly code = 'URL_NOT_ALLOWED';
@@ -32,7 +41,7 @@ export function checkUrl(raw: string, policy: UrlPolicy): URL {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UrlNotAllowedError(`only http and https URLs are fetched, not ${url.protocol}`);
   if (url.username || url.password) throw new UrlNotAllowedError('URLs with credentials are not fetched');
-  if (policy.allowPrivate) return url;
+  if (policyFor(url, policy).allowPrivate) return url;
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (host === 'localhost' || host.endsWith('.localhost')) throw new UrlNotAllowedError('the URL points at this machine');
   // WHATWG URL has already turned decimal, octal and hex IPv4 spellings into dotted quads.

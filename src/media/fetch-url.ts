@@ -9,7 +9,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { checkUrl, guardedLookup, UrlNotAllowedError, type UrlPolicy } from '../lib/ssrf.js';
+import { checkUrl, guardedLookup, policyFor, UrlNotAllowedError, type UrlPolicy } from '../lib/ssrf.js';
 
 export type FetchErrorCode = 'URL_NOT_ALLOWED' | 'MEDIA_TOO_LARGE' | 'MEDIA_FETCH_FAILED' | 'MEDIA_FETCH_TIMEOUT' | 'TOO_MANY_REDIRECTS';
 
@@ -29,10 +29,11 @@ export type Downloaded = { size: number; contentType: string | null; finalUrl: s
 export async function downloadToFile(rawUrl: string, filePath: string, opts: DownloadOptions): Promise<Downloaded> {
   const deadline = AbortSignal.timeout(opts.timeoutMs);
   const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
+  const idle = { fired: false };
   try {
     let url = rawUrl;
     for (let hop = 0; ; hop++) {
-      const res = await request(url, opts, signal);
+      const res = await request(url, opts, signal, idle);
       const status = res.statusCode ?? 0;
       if (status >= 300 && status < 400 && res.headers.location) {
         res.resume();
@@ -58,20 +59,21 @@ export async function downloadToFile(rawUrl: string, filePath: string, opts: Dow
       throw new MediaFetchError('URL_NOT_ALLOWED', (error instanceof UrlNotAllowedError ? error : ((error as { cause: Error }).cause)).message);
     }
     if (deadline.aborted) throw new MediaFetchError('MEDIA_FETCH_TIMEOUT', `the download did not finish within ${opts.timeoutMs} ms`);
-    if ((error as Error).name === 'IdleTimeout') throw new MediaFetchError('MEDIA_FETCH_TIMEOUT', (error as Error).message);
+    if (idle.fired) throw new MediaFetchError('MEDIA_FETCH_TIMEOUT', `the server sent nothing for ${opts.idleTimeoutMs ?? 30_000} ms`);
     throw new MediaFetchError('MEDIA_FETCH_FAILED', `the download failed: ${(error as Error).message}`);
   }
 }
 
-function request(url: string, opts: DownloadOptions, signal: AbortSignal): Promise<IncomingMessage> {
+function request(url: string, opts: DownloadOptions, signal: AbortSignal, idle: { fired: boolean }): Promise<IncomingMessage> {
   const parsed = checkUrl(url, opts.policy);
+  const policy = policyFor(parsed, opts.policy);
   const client = parsed.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = client.get(parsed, { lookup: guardedLookup(opts.policy), signal, headers: { 'user-agent': opts.userAgent ?? 'Crier', accept: 'image/*,video/*,*/*;q=0.5' } }, resolve);
+    const req = client.get(parsed, { lookup: guardedLookup(policy), signal, headers: { 'user-agent': opts.userAgent ?? 'Crier', accept: 'image/*,video/*,*/*;q=0.5' } }, resolve);
+    // The socket's inactivity timer covers waiting for headers and every gap in the body.
     req.setTimeout(opts.idleTimeoutMs ?? 30_000, () => {
-      const e = new Error(`no data for ${opts.idleTimeoutMs ?? 30_000} ms`);
-      e.name = 'IdleTimeout';
-      req.destroy(e);
+      idle.fired = true;
+      req.destroy(new Error('idle timeout'));
     });
     req.on('error', reject);
   });

@@ -6,6 +6,7 @@ import type { Tx } from '../db/pool.js';
 import { newId } from '../lib/ids.js';
 import { ApiError } from '../http/errors.js';
 import { checkTimezone, resolveScheduledAt } from './schedule-time.js';
+import type { UrlPolicy } from '../lib/ssrf.js';
 import { applyMediaPlans, resolvePostMedia, type MediaInput } from './post-media.js';
 import { loadTargetAccounts, validateContent } from './validate-post.js';
 
@@ -24,7 +25,7 @@ export async function createPost(
   workspaceId: string,
   input: CreatePostInput,
   now: Date,
-  opts: { wakeWithinMs: number; allowPrivateUrls: boolean },
+  opts: { wakeWithinMs: number; urlPolicy: UrlPolicy },
 ): Promise<{ post: PostRow; publications: PublicationRow[] }> {
   const accountIds = [...new Set(input.account_ids)];
   if (accountIds.length !== input.account_ids.length) {
@@ -38,7 +39,7 @@ export async function createPost(
   const content = { text: input.text, options: input.options ?? {} };
 
   const accounts = await loadTargetAccounts(tx, workspaceId, accountIds);
-  const media = await resolvePostMedia(tx, workspaceId, input.media ?? [], opts.allowPrivateUrls);
+  const media = await resolvePostMedia(tx, workspaceId, input.media ?? [], opts.urlPolicy);
   validateContent(content, accounts, media.kinds);
 
   const status = draft ? 'draft' : 'scheduled';

@@ -17,6 +17,7 @@ import type { Tx } from '../db/pool.js';
 import { ApiError, notFound } from '../http/errors.js';
 import { newId } from '../lib/ids.js';
 import { checkTimezone, resolveScheduledAt } from './schedule-time.js';
+import type { UrlPolicy } from '../lib/ssrf.js';
 import { applyMediaPlans, resolvePostMedia, type MediaInput } from './post-media.js';
 import { loadTargetAccounts, validateContent } from './validate-post.js';
 
@@ -62,7 +63,7 @@ export async function updatePost(
   postId: string,
   input: UpdatePostInput,
   now: Date,
-  opts: { wakeWithinMs: number; allowPrivateUrls: boolean },
+  opts: { wakeWithinMs: number; urlPolicy: UrlPolicy },
 ): Promise<Loaded> {
   const { wakeWithinMs } = opts;
   const { post, publications } = await loadForEdit(tx, workspaceId, postId);
@@ -78,7 +79,7 @@ export async function updatePost(
   // Without new targets, only the accounts still waiting to publish must accept the content.
   const accounts = await loadTargetAccounts(tx, workspaceId, input.account_ids ?? waiting.map((p) => p.account_id));
   const mediaInput = input.media ?? post.media.map((m) => ({ id: m.media_id, alt_text: m.alt_text ?? undefined, adapt: m.adapt, pad: m.pad }));
-  const media = await resolvePostMedia(tx, workspaceId, mediaInput, opts.allowPrivateUrls);
+  const media = await resolvePostMedia(tx, workspaceId, mediaInput, opts.urlPolicy);
   validateContent(content, accounts, media.kinds);
 
   let at = post.scheduled_at;

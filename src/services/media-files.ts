@@ -8,7 +8,8 @@ import { withTransaction, type Queryable } from '../db/pool.js';
 import { getMedia, insertMedia, markMediaFailed, markMediaReady, mediaInUse, type MediaRow } from '../db/queries/media.js';
 import { ApiError, notFound } from '../http/errors.js';
 import { newId } from '../lib/ids.js';
-import { checkUrl, UrlNotAllowedError } from '../lib/ssrf.js';
+import { checkUrl, UrlNotAllowedError, type UrlPolicy } from '../lib/ssrf.js';
+import type { MediaConfig } from '../config.js';
 import { sha256File, withTempFile } from '../media/context.js';
 import { MediaProbeError, probeFile } from '../media/probe.js';
 import { settleMediaWaiters } from './post-media.js';
@@ -18,10 +19,15 @@ export const MULTIPART_THRESHOLD = 64 * 1024 ** 2;
 const MIN_PART = 16 * 1024 ** 2;
 const MAX_PARTS = 10_000;
 
+/** The SSRF policy media URLs are fetched under. */
+export function urlPolicy(cfg: MediaConfig): UrlPolicy {
+  return { allowPrivate: cfg.allowPrivateUrls, allowHosts: cfg.allowedHosts };
+}
+
 /** Refuses at once URLs that can never be fetched safely; names are checked again when fetched. */
-export function checkMediaUrl(raw: string, allowPrivate: boolean): void {
+export function checkMediaUrl(raw: string, policy: UrlPolicy): void {
   try {
-    checkUrl(raw, { allowPrivate });
+    checkUrl(raw, policy);
   } catch (error) {
     if (error instanceof UrlNotAllowedError) throw new ApiError('URL_NOT_ALLOWED', error.message);
     throw error;
@@ -157,8 +163,8 @@ export async function failMedia(db: AppContext['db'], mediaId: string, error: { 
 }
 
 /** POST /v1/media {"url"}: recorded now, fetched once by the worker. */
-export async function ingestByUrl(q: Queryable, workspaceId: string, url: string, allowPrivate: boolean): Promise<MediaRow> {
-  checkMediaUrl(url, allowPrivate);
+export async function ingestByUrl(q: Queryable, workspaceId: string, url: string, policy: UrlPolicy): Promise<MediaRow> {
+  checkMediaUrl(url, policy);
   const media = await insertMedia(q, { id: newId('media'), workspaceId, status: 'processing', source: 'url', sourceUrl: url });
   await q.query(`SELECT pg_notify('${MEDIA_CHANNEL}', '')`);
   return media;

@@ -11,6 +11,7 @@ import type { Queryable } from '../db/pool.js';
 import { ApiError, type ErrorDetail } from '../http/errors.js';
 import { newId } from '../lib/ids.js';
 import { mediaReadiness, type PlanEntry, type PostMediaItem, type Readiness } from '../media/readiness.js';
+import type { UrlPolicy } from '../lib/ssrf.js';
 import { checkMediaUrl } from './media-files.js';
 
 /** A post's `media` entry as the API takes it: a stored file by id, or a URL Crier fetches once. */
@@ -21,7 +22,7 @@ export async function resolvePostMedia(
   q: Queryable,
   workspaceId: string,
   input: MediaInput[],
-  allowPrivate: boolean,
+  policy: UrlPolicy,
 ): Promise<{ items: PostMediaItem[]; kinds: ('image' | 'video')[] }> {
   const problems: ErrorDetail[] = [];
   input.forEach((m, i) => {
@@ -41,7 +42,7 @@ export async function resolvePostMedia(
   for (const m of input) {
     let id = m.id;
     if (m.url !== undefined) {
-      checkMediaUrl(m.url, allowPrivate);
+      checkMediaUrl(m.url, policy);
       id = (await insertMedia(q, { id: newId('media'), workspaceId, status: 'processing', source: 'url', sourceUrl: m.url })).id;
     }
     items.push({ media_id: id!, alt_text: m.alt_text ?? null, adapt: m.adapt ?? true, pad: m.pad ?? false });

@@ -9,7 +9,7 @@ import { withTempFile } from '../media/context.js';
 import { renderImage } from '../media/adapt-image.js';
 import { renderVideo } from '../media/adapt-video.js';
 import { downloadToFile, MediaFetchError } from '../media/fetch-url.js';
-import { failMedia, recordProbe } from '../services/media-files.js';
+import { failMedia, recordProbe, urlPolicy } from '../services/media-files.js';
 import { settleMediaWaiters } from '../services/post-media.js';
 
 const MAX_INGEST_ATTEMPTS = 3;
@@ -63,7 +63,7 @@ async function ingest(ctx: AppContext, media: MediaRow, signal: AbortSignal): Pr
     let fetched;
     try {
       fetched = await downloadToFile(media.source_url!, file, {
-        policy: { allowPrivate: cfg.allowPrivateUrls },
+        policy: urlPolicy(cfg),
         maxBytes: cfg.maxBytes,
         timeoutMs: cfg.fetchTimeoutMs,
         signal,

@@ -8,6 +8,7 @@ import { Type } from 'typebox';
 import { getMedia, getRenditions, listMedia } from '../../db/queries/media.js';
 import { bodyAjv, paramsAjv } from '../../lib/ajv.js';
 import { isId } from '../../lib/ids.js';
+import { urlPolicy } from '../../services/media-files.js';
 import { announceUpload, completeUpload, deleteMedia, ingestByUrl, receiveUpload, storeDirectUpload } from '../../services/media-files.js';
 import { serveSignedMedia } from '../../services/media-delivery.js';
 import type { RouteDeps } from '../app.js';
@@ -159,7 +160,7 @@ export function registerMediaRoutes(app: FastifyInstance, { ctx }: RouteDeps): v
         const body = req.body as { url?: string } | undefined;
         if (!body?.url) throw new ApiError('VALIDATION_FAILED', 'send {"url"} as JSON, or the file as multipart/form-data', [{ field: 'body.url', message: 'required' }]);
         return idempotent(ctx.db, req, reply, async (tx) => {
-          const m = await ingestByUrl(tx, workspaceId, body.url!, ctx.config.media.allowPrivateUrls);
+          const m = await ingestByUrl(tx, workspaceId, body.url!, urlPolicy(ctx.config.media));
           return { status: 202, body: mediaView(m, []) };
         });
       },

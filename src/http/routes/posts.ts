@@ -7,6 +7,7 @@ import { POST_STATUSES } from '../../domain/lifecycle.js';
 import { isId } from '../../lib/ids.js';
 import { cancelPost } from '../../services/cancel-post.js';
 import { createPost, type CreatePostInput } from '../../services/create-post.js';
+import { urlPolicy } from '../../services/media-files.js';
 import { updatePost, type UpdatePostInput } from '../../services/edit-post.js';
 import { resolveInstant } from '../../domain/time.js';
 import type { RouteDeps } from '../app.js';
@@ -104,7 +105,7 @@ export function registerPostRoutes(app: FastifyInstance, { ctx }: RouteDeps): vo
     async (req, reply) => {
       const workspaceId = workspaceOf(req);
       return idempotent(ctx.db, req, reply, async (tx) => {
-        const { post, publications } = await createPost(tx, workspaceId, req.body, ctx.clock.now(), { wakeWithinMs, allowPrivateUrls: ctx.config.media.allowPrivateUrls });
+        const { post, publications } = await createPost(tx, workspaceId, req.body, ctx.clock.now(), { wakeWithinMs, urlPolicy: urlPolicy(ctx.config.media) });
         return { status: 201, body: postView(post, publications) };
       });
     },
@@ -164,7 +165,7 @@ export function registerPostRoutes(app: FastifyInstance, { ctx }: RouteDeps): vo
     async (req) => {
       const workspaceId = workspaceOf(req);
       if (!isId('post', req.params.id)) throw notFound('post');
-      const { post, publications } = await withTransaction(ctx.db, (tx) => updatePost(tx, workspaceId, req.params.id, req.body, ctx.clock.now(), { wakeWithinMs, allowPrivateUrls: ctx.config.media.allowPrivateUrls }));
+      const { post, publications } = await withTransaction(ctx.db, (tx) => updatePost(tx, workspaceId, req.params.id, req.body, ctx.clock.now(), { wakeWithinMs, urlPolicy: urlPolicy(ctx.config.media) }));
       return postView(post, publications);
     },
   );
