@@ -2,7 +2,9 @@
 // with the limit named.
 import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MediaRow } from '../src/db/queries/media.js';
 import { planMedia } from '../src/media/plan.js';
+import { mediaReadiness } from '../src/media/readiness.js';
 import { MediaProbeError, probeFile } from '../src/media/probe.js';
 import type { MediaInfo } from '../src/media/types.js';
 import { makeFixtures, type Fixtures } from './support/media-fixtures.js';
@@ -85,5 +87,33 @@ describe('planning per platform', () => {
     expect(plan('threads', 'tiny.jpg').plans[0]).toMatchObject({ action: 'refuse', issues: [{ code: 'IMAGE_TOO_SMALL', limit: 320, actual: 200 }] });
     expect(plan('x', 'animated.gif').plans).toEqual([{ action: 'original' }]);
     expect(plan('instagram', 'animated.gif').plans[0]).toMatchObject({ action: 'refuse', issues: [{ code: 'MEDIA_UNSUPPORTED_TYPE' }] });
+  });
+});
+
+describe('readiness of a post\'s media for a platform', () => {
+  const row = (id: string, name: string, status: MediaRow['status'] = 'ready'): MediaRow =>
+    ({ id, workspace_id: 'ws', status, kind: info[name]!.kind, info: info[name]!, error: null }) as unknown as MediaRow;
+  const items = (...ids: string[]) => ids.map((media_id) => ({ media_id, alt_text: null, adapt: true, pad: false }));
+
+  it('says at once that a platform which pulls media needs a public URL, instead of failing obscurely later', () => {
+    const media = new Map([['m1', row('m1', 'tiny.jpg')]]);
+    const without = mediaReadiness('instagram', items('m1'), media, [], { publicUrls: false });
+    expect(without).toMatchObject({ state: 'refused', reason: { kind: 'limits', issues: [{ code: 'PUBLIC_URL_REQUIRED', message: expect.stringMatching(/CRIER_PUBLIC_URL/) }] } });
+    expect(mediaReadiness('instagram', items('m1'), media, [], { publicUrls: true })).toEqual({ state: 'ready', plan: [{ media_id: 'm1', profile: null }] });
+    // Bluesky takes uploads: no public URL needed.
+    expect(mediaReadiness('bluesky', items('m1'), media, [], { publicUrls: false }).state).toBe('ready');
+  });
+
+  it('waits for files still being fetched and for missing renditions, and refuses failed ones', () => {
+    const media = new Map([['m1', row('m1', 'photo-12mp.jpg')], ['m2', row('m2', 'tiny.jpg', 'processing')]]);
+    expect(mediaReadiness('bluesky', items('m1', 'm2'), media, [], { publicUrls: false })).toEqual({ state: 'waiting', plan: null, renditions: [] });
+    media.set('m2', row('m2', 'tiny.jpg'));
+    expect(mediaReadiness('bluesky', items('m1', 'm2'), media, [], { publicUrls: false })).toEqual({
+      state: 'waiting',
+      plan: [{ media_id: 'm1', profile: 'bluesky-image-v1' }, { media_id: 'm2', profile: null }],
+      renditions: [{ mediaId: 'm1', profile: 'bluesky-image-v1' }],
+    });
+    const failed = { media_id: 'm1', profile: 'bluesky-image-v1', status: 'failed', error: { code: 'MEDIA_PROCESSING_FAILED', message: 'boom' } } as never;
+    expect(mediaReadiness('bluesky', items('m1', 'm2'), media, [failed], { publicUrls: false })).toMatchObject({ state: 'refused', reason: { kind: 'media', code: 'MEDIA_FAILED' } });
   });
 });

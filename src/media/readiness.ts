@@ -1,6 +1,7 @@
 // Whether a post's media can go to one platform yet: pure, so creating a post (which refuses with a 4xx)
 // and the worker settling held publications (which fail them with the reason) decide the same way.
 import type { MediaRow, RenditionRow } from '../db/queries/media.js';
+import { MEDIA_LIMITS } from './limits.js';
 import { planMedia } from './plan.js';
 import type { MediaIssue } from './types.js';
 
@@ -22,7 +23,13 @@ export type Refusal =
   /** The platform's limits refuse the files as they are, and adaptation cannot or may not help. */
   | { kind: 'limits'; issues: MediaIssue[] };
 
-export function mediaReadiness(platform: string, items: PostMediaItem[], media: Map<string, MediaRow>, renditions: RenditionRow[]): Readiness {
+export function mediaReadiness(
+  platform: string,
+  items: PostMediaItem[],
+  media: Map<string, MediaRow>,
+  renditions: RenditionRow[],
+  opts: { publicUrls: boolean },
+): Readiness {
   if (items.length === 0) return { state: 'ready', plan: [] };
   const rows = items.map((i) => media.get(i.media_id)!);
   const broken = rows.flatMap((m, index) =>
@@ -49,6 +56,13 @@ export function mediaReadiness(platform: string, items: PostMediaItem[], media: 
     else plan.push({ media_id: items[index]!.media_id, profile: p.action === 'rendition' ? p.profile : null });
   });
   if (limitIssues.length > 0) return { state: 'refused', reason: { kind: 'limits', issues: limitIssues } };
+  const limits = MEDIA_LIMITS[platform];
+  const pulled = rows.filter((m) => limits?.delivery[m.kind!] === 'pull');
+  if (pulled.length > 0 && !opts.publicUrls) {
+    // Said now, not discovered as an obscure fetch error on the platform's side.
+    const message = `${limits!.name} fetches media from a public URL, and this Crier has none: set CRIER_PUBLIC_URL to the address platforms can reach it at, or store media in S3`;
+    return { state: 'refused', reason: { kind: 'limits', issues: [{ code: 'PUBLIC_URL_REQUIRED', message }] } };
+  }
 
   const byKey = new Map(renditions.map((r) => [`${r.media_id}\n${r.profile}`, r]));
   const missing: { mediaId: string; profile: string }[] = [];

@@ -6,8 +6,7 @@ import type { Tx } from '../db/pool.js';
 import { newId } from '../lib/ids.js';
 import { ApiError } from '../http/errors.js';
 import { checkTimezone, resolveScheduledAt } from './schedule-time.js';
-import type { UrlPolicy } from '../lib/ssrf.js';
-import { applyMediaPlans, resolvePostMedia, type MediaInput } from './post-media.js';
+import { applyMediaPlans, resolvePostMedia, type MediaInput, type PostMediaOptions } from './post-media.js';
 import { loadTargetAccounts, validateContent } from './validate-post.js';
 
 export type CreatePostInput = {
@@ -25,7 +24,7 @@ export async function createPost(
   workspaceId: string,
   input: CreatePostInput,
   now: Date,
-  opts: { wakeWithinMs: number; urlPolicy: UrlPolicy },
+  opts: PostMediaOptions,
 ): Promise<{ post: PostRow; publications: PublicationRow[] }> {
   const accountIds = [...new Set(input.account_ids)];
   if (accountIds.length !== input.account_ids.length) {
@@ -49,7 +48,7 @@ export async function createPost(
     accounts.map((a) => ({ id: newId('publication'), workspaceId, postId: post.id, accountId: a.id, platform: a.platform, status, scheduledAt: at })),
   );
   if (media.items.length > 0) {
-    await applyMediaPlans(tx, post, 'request');
+    await applyMediaPlans(tx, post, 'request', opts.publicUrls);
     publications = await getPublicationsOfPosts(tx, workspaceId, [post.id]);
   }
   const events = [{ workspaceId, type: 'post.created', data: { post_id: post.id, status, scheduled_at: at?.toISOString() ?? null } }];

@@ -17,8 +17,7 @@ import type { Tx } from '../db/pool.js';
 import { ApiError, notFound } from '../http/errors.js';
 import { newId } from '../lib/ids.js';
 import { checkTimezone, resolveScheduledAt } from './schedule-time.js';
-import type { UrlPolicy } from '../lib/ssrf.js';
-import { applyMediaPlans, resolvePostMedia, type MediaInput } from './post-media.js';
+import { applyMediaPlans, resolvePostMedia, type MediaInput, type PostMediaOptions } from './post-media.js';
 import { loadTargetAccounts, validateContent } from './validate-post.js';
 
 type Loaded = { post: PostRow; publications: PublicationRow[] };
@@ -63,7 +62,7 @@ export async function updatePost(
   postId: string,
   input: UpdatePostInput,
   now: Date,
-  opts: { wakeWithinMs: number; urlPolicy: UrlPolicy },
+  opts: PostMediaOptions,
 ): Promise<Loaded> {
   const { wakeWithinMs } = opts;
   const { post, publications } = await loadForEdit(tx, workspaceId, postId);
@@ -108,7 +107,7 @@ export async function updatePost(
     const current = await getPublicationsOfPosts(tx, workspaceId, [postId]);
     await setPublicationsSchedule(tx, current.map((p) => p.id), status, at);
   }
-  await applyMediaPlans(tx, { id: postId, workspace_id: workspaceId, media: media.items }, 'request');
+  await applyMediaPlans(tx, { id: postId, workspace_id: workspaceId, media: media.items }, 'request', opts.publicUrls);
   return finish(tx, workspaceId, postId, 'post.updated', {}, now, wakeWithinMs);
 }
 
@@ -119,7 +118,7 @@ export async function schedulePost(
   postId: string,
   when: { now: true } | { scheduled_at: string; timezone?: string },
   now: Date,
-  wakeWithinMs: number,
+  opts: PostMediaOptions,
 ): Promise<Loaded> {
   const { post, publications } = await loadForEdit(tx, workspaceId, postId);
   const waiting = publications.filter((p) => p.status === 'draft' || p.status === 'scheduled');
@@ -131,6 +130,6 @@ export async function schedulePost(
   const timezone = 'now' in when ? null : checkTimezone(when.timezone);
   await tx.query('UPDATE posts SET scheduled_at = $3, timezone = coalesce($4, timezone), updated_at = now() WHERE workspace_id = $1 AND id = $2', [workspaceId, postId, at, timezone]);
   await setPublicationsSchedule(tx, waiting.map((p) => p.id), 'scheduled', at);
-  await applyMediaPlans(tx, post, 'request'); // a draft's files may have failed or still be on their way
-  return finish(tx, workspaceId, postId, 'post.scheduled', {}, now, wakeWithinMs);
+  await applyMediaPlans(tx, post, 'request', opts.publicUrls); // a draft's files may have failed or still be on their way
+  return finish(tx, workspaceId, postId, 'post.scheduled', {}, now, opts.wakeWithinMs);
 }

@@ -12,12 +12,22 @@ import { checkUrl, UrlNotAllowedError, type UrlPolicy } from '../lib/ssrf.js';
 import type { MediaConfig } from '../config.js';
 import { sha256File, withTempFile } from '../media/context.js';
 import { MediaProbeError, probeFile } from '../media/probe.js';
-import { settleMediaWaiters } from './post-media.js';
+import { settleMediaWaiters, type PostMediaOptions } from './post-media.js';
 
 /** Files above this go to S3 in parts (each part one presigned PUT), so no single request carries gigabytes. */
 export const MULTIPART_THRESHOLD = 64 * 1024 ** 2;
 const MIN_PART = 16 * 1024 ** 2;
 const MAX_PARTS = 10_000;
+
+/** Platforms that pull media can be served: by the S3 store's presigned URLs, or under CRIER_PUBLIC_URL. */
+export function canServePublicUrls(ctx: AppContext): boolean {
+  return ctx.media.storage.kind === 's3' || ctx.config.publicUrl !== undefined;
+}
+
+/** What post creation and editing need to know about media on this instance. */
+export function postMediaOptions(ctx: AppContext): PostMediaOptions {
+  return { wakeWithinMs: ctx.config.worker.pollMs, urlPolicy: urlPolicy(ctx.config.media), publicUrls: canServePublicUrls(ctx) };
+}
 
 /** The SSRF policy media URLs are fetched under. */
 export function urlPolicy(cfg: MediaConfig): UrlPolicy {
@@ -144,21 +154,21 @@ export async function recordProbe(ctx: AppContext, media: MediaRow, file: string
     const info = await probeFile(file);
     return await withTransaction(ctx.db, async (tx) => {
       const row = await markMediaReady(tx, media.id, { size, sha256, info, filename: opts.filename });
-      await settleMediaWaiters(tx, [media.id]);
+      await settleMediaWaiters(tx, [media.id], canServePublicUrls(ctx));
       return row;
     });
   } catch (error) {
     if (!(error instanceof MediaProbeError)) throw error;
-    await failMedia(ctx.db, media.id, { code: error.code, message: error.message });
+    await failMedia(ctx, media.id, { code: error.code, message: error.message });
     if (opts.throwOnFailure) throw new ApiError('MEDIA_UNSUPPORTED', error.message, [{ media_id: media.id, code: error.code, message: error.message }]);
     return (await getMedia(ctx.db, media.workspace_id, media.id))!;
   }
 }
 
-export async function failMedia(db: AppContext['db'], mediaId: string, error: { code: string; message: string }): Promise<void> {
-  await withTransaction(db, async (tx) => {
+export async function failMedia(ctx: AppContext, mediaId: string, error: { code: string; message: string }): Promise<void> {
+  await withTransaction(ctx.db, async (tx) => {
     await markMediaFailed(tx, mediaId, error);
-    await settleMediaWaiters(tx, [mediaId]);
+    await settleMediaWaiters(tx, [mediaId], canServePublicUrls(ctx));
   });
 }
 

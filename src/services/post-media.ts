@@ -14,6 +14,9 @@ import { mediaReadiness, type PlanEntry, type PostMediaItem, type Readiness } fr
 import type { UrlPolicy } from '../lib/ssrf.js';
 import { checkMediaUrl } from './media-files.js';
 
+/** What creating or editing a post needs to know about media on this instance. */
+export type PostMediaOptions = { wakeWithinMs: number; urlPolicy: UrlPolicy; publicUrls: boolean };
+
 /** A post's `media` entry as the API takes it: a stored file by id, or a URL Crier fetches once. */
 export type MediaInput = { id?: string; url?: string; alt_text?: string; adapt?: boolean; pad?: boolean };
 
@@ -53,11 +56,11 @@ export async function resolvePostMedia(
 
 type Target = Pick<PublicationRow, 'id' | 'post_id' | 'workspace_id' | 'account_id' | 'platform' | 'status'>;
 
-async function decide(q: Queryable, workspaceId: string, items: PostMediaItem[], platforms: string[]): Promise<Map<string, Readiness>> {
+async function decide(q: Queryable, workspaceId: string, items: PostMediaItem[], platforms: string[], publicUrls: boolean): Promise<Map<string, Readiness>> {
   const ids = [...new Set(items.map((i) => i.media_id))];
   const media = new Map((await getMediaByIds(q, workspaceId, ids, { share: true })).map((m): [string, MediaRow] => [m.id, m]));
   const renditions = await getRenditions(q, ids);
-  return new Map(platforms.map((p) => [p, mediaReadiness(p, items, media, renditions)]));
+  return new Map(platforms.map((p) => [p, mediaReadiness(p, items, media, renditions, { publicUrls })]));
 }
 
 /**
@@ -65,14 +68,19 @@ async function decide(q: Queryable, workspaceId: string, items: PostMediaItem[],
  * them. `mode: 'request'` throws the API error a refusal deserves; `'settle'` fails the scheduled ones.
  * Returns true when a publication became due now (the caller wakes the worker).
  */
-export async function applyMediaPlans(q: Queryable, post: { id: string; workspace_id: string; media: PostMediaItem[] }, mode: 'request' | 'settle'): Promise<boolean> {
+export async function applyMediaPlans(
+  q: Queryable,
+  post: { id: string; workspace_id: string; media: PostMediaItem[] },
+  mode: 'request' | 'settle',
+  publicUrls: boolean,
+): Promise<boolean> {
   const { rows: targets } = await q.query<Target & { waiting_for_media: boolean }>(
     `SELECT id, post_id, workspace_id, account_id, platform, status, waiting_for_media FROM publications
      WHERE post_id = $1 AND status IN ('draft', 'scheduled') ORDER BY id`,
     [post.id],
   );
   if (targets.length === 0 || (post.media.length === 0 && !targets.some((t) => t.waiting_for_media))) return false;
-  const decisions = await decide(q, post.workspace_id, post.media, [...new Set(targets.map((t) => t.platform))]);
+  const decisions = await decide(q, post.workspace_id, post.media, [...new Set(targets.map((t) => t.platform))], publicUrls);
 
   if (mode === 'request') throwRefusals(decisions, targets);
   const refused = targets.filter((t) => decisions.get(t.platform)!.state === 'refused' && t.status === 'scheduled');
@@ -142,7 +150,7 @@ async function failPublications(q: Queryable, targets: Target[], decisions: Map<
 }
 
 /** After files or renditions finished: settles every post holding publications for them. */
-export async function settleMediaWaiters(q: Queryable, mediaIds: string[]): Promise<void> {
+export async function settleMediaWaiters(q: Queryable, mediaIds: string[], publicUrls: boolean): Promise<void> {
   const { rows: posts } = await q.query<{ id: string }>(
     `SELECT DISTINCT p.post_id AS id FROM publications p JOIN posts po ON po.id = p.post_id
      WHERE p.waiting_for_media
@@ -152,5 +160,5 @@ export async function settleMediaWaiters(q: Queryable, mediaIds: string[]): Prom
   if (posts.length === 0) return;
   await lockPosts(q, posts.map((p) => p.id));
   const { rows } = await q.query<{ id: string; workspace_id: string; media: PostMediaItem[] }>(`SELECT id, workspace_id, media FROM posts WHERE id = ANY($1) ORDER BY id`, [posts.map((p) => p.id)]);
-  for (const post of rows) await applyMediaPlans(q, post, 'settle');
+  for (const post of rows) await applyMediaPlans(q, post, 'settle', publicUrls);
 }

@@ -9,7 +9,7 @@ import { withTempFile } from '../media/context.js';
 import { renderImage } from '../media/adapt-image.js';
 import { renderVideo } from '../media/adapt-video.js';
 import { downloadToFile, MediaFetchError } from '../media/fetch-url.js';
-import { failMedia, recordProbe, urlPolicy } from '../services/media-files.js';
+import { canServePublicUrls, failMedia, recordProbe, urlPolicy } from '../services/media-files.js';
 import { settleMediaWaiters } from '../services/post-media.js';
 
 const MAX_INGEST_ATTEMPTS = 3;
@@ -76,7 +76,7 @@ async function ingest(ctx: AppContext, media: MediaRow, signal: AbortSignal): Pr
         await ctx.db.query(`UPDATE media SET lease_expires_at = now() + make_interval(secs => $2), updated_at = now() WHERE id = $1`, [media.id, 5 * 4 ** (media.attempts - 1)]);
         return;
       }
-      await failMedia(ctx.db, media.id, { code: error.code, message: error.message });
+      await failMedia(ctx, media.id, { code: error.code, message: error.message });
       return;
     }
     await ctx.media.storage.put(media.storage_key, createReadStream(file), { contentType: fetched.contentType ?? 'application/octet-stream', size: fetched.size });
@@ -115,7 +115,7 @@ async function render(ctx: AppContext, r: RenditionRow, media: MediaRow, leaseMs
            ready_at = now(), updated_at = now() WHERE media_id = $1 AND profile = $2`,
         [...fence, JSON.stringify(info)],
       );
-      await settleMediaWaiters(tx, [r.media_id]);
+      await settleMediaWaiters(tx, [r.media_id], canServePublicUrls(ctx));
     });
   } catch (error) {
     if (signal.aborted) return; // shutting down: the lease runs out and another worker starts over
@@ -127,7 +127,7 @@ async function render(ctx: AppContext, r: RenditionRow, media: MediaRow, leaseMs
          WHERE media_id = $1 AND profile = $2`,
         [...fence, retry ? 'pending' : 'failed', JSON.stringify({ code: 'MEDIA_PROCESSING_FAILED', message: (error as Error).message.slice(0, 1000) })],
       );
-      if (!retry) await settleMediaWaiters(tx, [r.media_id]);
+      if (!retry) await settleMediaWaiters(tx, [r.media_id], canServePublicUrls(ctx));
     });
   }
 }

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { withTransaction } from '../../db/pool.js';
 import { isId } from '../../lib/ids.js';
+import { postMediaOptions } from '../../services/media-files.js';
 import { schedulePost } from '../../services/edit-post.js';
 import type { RouteDeps } from '../app.js';
 import { workspaceOf } from '../auth.js';
@@ -16,7 +17,6 @@ const Params = Type.Object({ id: Type.String() });
 const Schedule = Type.Object({ scheduled_at: ScheduledAt, timezone: Type.Optional(Timezone) }, { additionalProperties: false });
 
 export function registerPostActionRoutes(app: FastifyInstance, { ctx }: RouteDeps): void {
-  const wakeWithinMs = ctx.config.worker.pollMs;
 
   app.post<{ Params: { id: string } }>(
     '/v1/posts/:id/publish',
@@ -27,7 +27,7 @@ export function registerPostActionRoutes(app: FastifyInstance, { ctx }: RouteDep
     async (req) => {
       const workspaceId = workspaceOf(req);
       if (!isId('post', req.params.id)) throw notFound('post');
-      const { post, publications } = await withTransaction(ctx.db, (tx) => schedulePost(tx, workspaceId, req.params.id, { now: true }, ctx.clock.now(), wakeWithinMs));
+      const { post, publications } = await withTransaction(ctx.db, (tx) => schedulePost(tx, workspaceId, req.params.id, { now: true }, ctx.clock.now(), postMediaOptions(ctx)));
       return postView(post, publications);
     },
   );
@@ -41,7 +41,7 @@ export function registerPostActionRoutes(app: FastifyInstance, { ctx }: RouteDep
     async (req) => {
       const workspaceId = workspaceOf(req);
       if (!isId('post', req.params.id)) throw notFound('post');
-      const { post, publications } = await withTransaction(ctx.db, (tx) => schedulePost(tx, workspaceId, req.params.id, req.body, ctx.clock.now(), wakeWithinMs));
+      const { post, publications } = await withTransaction(ctx.db, (tx) => schedulePost(tx, workspaceId, req.params.id, req.body, ctx.clock.now(), postMediaOptions(ctx)));
       return postView(post, publications);
     },
   );

@@ -7,7 +7,7 @@ import { POST_STATUSES } from '../../domain/lifecycle.js';
 import { isId } from '../../lib/ids.js';
 import { cancelPost } from '../../services/cancel-post.js';
 import { createPost, type CreatePostInput } from '../../services/create-post.js';
-import { urlPolicy } from '../../services/media-files.js';
+import { postMediaOptions } from '../../services/media-files.js';
 import { updatePost, type UpdatePostInput } from '../../services/edit-post.js';
 import { resolveInstant } from '../../domain/time.js';
 import type { RouteDeps } from '../app.js';
@@ -88,7 +88,6 @@ function instantParam(name: string, value: string | undefined): Date | undefined
 }
 
 export function registerPostRoutes(app: FastifyInstance, { ctx }: RouteDeps): void {
-  const wakeWithinMs = ctx.config.worker.pollMs;
 
   app.post<{ Body: CreatePostInput }>(
     '/v1/posts',
@@ -105,7 +104,7 @@ export function registerPostRoutes(app: FastifyInstance, { ctx }: RouteDeps): vo
     async (req, reply) => {
       const workspaceId = workspaceOf(req);
       return idempotent(ctx.db, req, reply, async (tx) => {
-        const { post, publications } = await createPost(tx, workspaceId, req.body, ctx.clock.now(), { wakeWithinMs, urlPolicy: urlPolicy(ctx.config.media) });
+        const { post, publications } = await createPost(tx, workspaceId, req.body, ctx.clock.now(), postMediaOptions(ctx));
         return { status: 201, body: postView(post, publications) };
       });
     },
@@ -165,7 +164,7 @@ export function registerPostRoutes(app: FastifyInstance, { ctx }: RouteDeps): vo
     async (req) => {
       const workspaceId = workspaceOf(req);
       if (!isId('post', req.params.id)) throw notFound('post');
-      const { post, publications } = await withTransaction(ctx.db, (tx) => updatePost(tx, workspaceId, req.params.id, req.body, ctx.clock.now(), { wakeWithinMs, urlPolicy: urlPolicy(ctx.config.media) }));
+      const { post, publications } = await withTransaction(ctx.db, (tx) => updatePost(tx, workspaceId, req.params.id, req.body, ctx.clock.now(), postMediaOptions(ctx)));
       return postView(post, publications);
     },
   );
