@@ -58,6 +58,21 @@ describe('Bluesky posts with media', () => {
     expect(record.embed).toMatchObject({ $type: 'app.bsky.embed.video', alt: 'test pattern', aspectRatio: { width: 1280, height: 720 }, video: { mimeType: 'video/mp4' } });
   }, 60_000);
 
+  it('holds a video post while its rendition is made (90 fps is over Bluesky\'s 60), then publishes the rendition', async () => {
+    const ws = await t.workspace();
+    const acct = await ws.account();
+    const did = await didOf(ws, acct);
+    const v = await upload(ws, 'fast.mp4', 'video/mp4');
+    const p = await ws.post('/v1/posts', { text: 'smooth', account_ids: [acct], media: [{ id: v }] });
+    expect(p.body.publications[0].waiting_for_media).toBe(true);
+    const done = await settled(ws, p.body.id, 60_000);
+    expect(done.status, JSON.stringify(done.publications[0].error)).toBe('published');
+    const media = (await ws.get(`/v1/media/${v}`)).body;
+    expect(media.renditions).toEqual([expect.objectContaining({ profile: 'bluesky-video-v1', status: 'ready', progress: 1, content_type: 'video/mp4' })]);
+    const [record] = records(did);
+    expect(record.embed.video.size).toBe(media.renditions[0].size);
+  }, 60_000);
+
   it('refuses images with a video, and a text-only empty post, when the post is created', async () => {
     const ws = await t.workspace();
     const acct = await ws.account();

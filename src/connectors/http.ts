@@ -5,6 +5,7 @@
 // fetch cost about 0.9 ms of CPU per publication and node:http about 0.5 ms (bench/README.md).
 import http from 'node:http';
 import https from 'node:https';
+import type { Readable } from 'node:stream';
 import type { ConnectorError } from './types.js';
 import { err, ok, type Result } from '../lib/result.js';
 
@@ -14,7 +15,8 @@ export type HttpRequest = {
   method?: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
   headers?: Record<string, string>;
   json?: unknown;
-  body?: Uint8Array | string;
+  /** A stream needs its exact length (media uploads): it is sent as it is read, never buffered whole. */
+  body?: Uint8Array | string | { stream: Readable; length: number };
   signal: AbortSignal;
   /** True for a call that creates something: a failure after sending leaves its outcome unknown. */
   sideEffect?: boolean;
@@ -32,11 +34,15 @@ const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 type RawResponse = { status: number; headers: Headers; text: string };
 
-function send(url: URL, method: string, headers: Record<string, string>, body: Uint8Array | string | undefined, signal: AbortSignal): Promise<RawResponse> {
+type Body = HttpRequest['body'];
+
+function send(url: URL, method: string, headers: Record<string, string>, body: Body, signal: AbortSignal): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const protocol = url.protocol === 'https:' ? 'https:' : 'http:';
     const outgoing: Record<string, string | number> = { ...headers };
-    if (body !== undefined) outgoing['content-length'] = Buffer.byteLength(body);
+    const streamed = body !== undefined && typeof body === 'object' && 'stream' in body ? body : undefined;
+    if (streamed) outgoing['content-length'] = streamed.length;
+    else if (body !== undefined) outgoing['content-length'] = Buffer.byteLength(body as Uint8Array | string);
     const onAbort = () => req.destroy(signal.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError'));
     const req = (protocol === 'https:' ? https : http).request(url, { method, headers: outgoing, agent: agents[protocol] }, (res) => {
       const chunks: Buffer[] = [];
@@ -48,6 +54,7 @@ function send(url: URL, method: string, headers: Record<string, string>, body: U
       });
       res.on('end', () => {
         signal.removeEventListener('abort', onAbort);
+        streamed?.stream.destroy(); // an early answer (expired token) leaves the rest of the file unread
         const h = new Headers();
         for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
         resolve({ status: res.statusCode ?? 0, headers: h, text: Buffer.concat(chunks).toString('utf8') });
@@ -61,13 +68,15 @@ function send(url: URL, method: string, headers: Record<string, string>, body: U
     });
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
-    req.end(body);
+    if (!streamed) return void req.end(body);
+    streamed.stream.on('error', (e) => req.destroy(e));
+    streamed.stream.pipe(req);
   });
 }
 
 export async function request(url: string, req: HttpRequest): Promise<Result<HttpResponse, ConnectorError>> {
   const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
-  let body: Uint8Array | string | undefined = req.body;
+  let body: Body = req.body;
   if (req.json !== undefined) {
     headers['content-type'] = 'application/json';
     body = JSON.stringify(req.json);

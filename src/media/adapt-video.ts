@@ -33,6 +33,7 @@ export async function renderVideo(
     '-c:a', 'aac', '-b:a', String(AUDIO_BITRATE), '-ar', '48000', '-ac', '2',
     '-movflags', '+faststart', '-map_metadata', '-1',
     '-progress', 'pipe:1', '-nostats', '-loglevel', 'error',
+    '-f', 'mp4', // the output path may have no extension to guess from
     outPath,
   ];
   try {

@@ -1,4 +1,5 @@
 // The XRPC calls Crier makes to a PDS. Each returns the raw response; the connector decides what it means.
+import type { Readable } from 'node:stream';
 import { request, type HttpResponse } from '../http.js';
 import type { ConnectorError } from '../types.js';
 import type { Result } from '../../lib/result.js';
@@ -50,7 +51,7 @@ export function getRecord(baseUrl: string, repo: string, collection: string, rke
 }
 
 /** Raw bytes in, a blob reference out. No side effect anyone sees: a blob no record uses is garbage-collected. */
-export function uploadBlob(baseUrl: string, accessJwt: string, bytes: Uint8Array, mimeType: string, signal: AbortSignal): Call {
+export function uploadBlob(baseUrl: string, accessJwt: string, bytes: { stream: Readable; length: number }, mimeType: string, signal: AbortSignal): Call {
   return request(xrpc(baseUrl, 'com.atproto.repo.uploadBlob'), {
     method: 'POST',
     headers: { authorization: `Bearer ${accessJwt}`, 'content-type': mimeType },

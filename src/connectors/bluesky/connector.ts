@@ -110,8 +110,8 @@ type Blob = { $type: 'blob'; ref: { $link: string }; mimeType: string; size: num
 async function embedMedia(ctx: ConnectorCtx<BlueskyCredentials>, media: DraftMedia[]): Promise<Result<Record<string, unknown>, ConnectorError>> {
   const blobs: Blob[] = [];
   for (const m of media) {
-    const bytes = Buffer.concat(await (await m.open()).toArray());
-    const sent = await withSession(ctx, (jwt) => client.uploadBlob(ctx.baseUrl, jwt, bytes, m.mimeType, ctx.signal));
+    // A fresh stream per try: a refresh after an expired token sends the file again from the start.
+    const sent = await withSession(ctx, async (jwt) => client.uploadBlob(ctx.baseUrl, jwt, { stream: await m.open(), length: m.size }, m.mimeType, ctx.signal));
     if (!sent.ok) return err({ ...sent.error, outcomeUnknown: false });
     if (sent.value.status !== 200) return err(mapXrpcError(sent.value, ctx.clock.now()));
     blobs.push((sent.value.body as { blob: Blob }).blob);
