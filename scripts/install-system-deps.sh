@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # System packages the tests need and npm cannot provide: ffmpeg/ffprobe (video probing and transcoding)
-# and OpenStack Swift with s3api (a real S3-compatible server that checks signatures, for the S3 store's
+# and OpenStack Swift with s3api plus memcached (a real S3-compatible server that checks signatures, for the S3 store's
 # tests). Debian packages; installs only what is missing, so a prepared machine pays nothing.
 set -euo pipefail
 need=()
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || need+=(ffmpeg)
-for bin in swift-proxy-server swift-object-server swift-container-server swift-account-server swift-ring-builder; do
+for bin in swift-proxy-server swift-object-server swift-container-server swift-account-server swift-ring-builder memcached; do
   if ! command -v "$bin" >/dev/null; then
-    need+=(swift-proxy swift-object swift-container swift-account python3-swift)
+    # s3api's tempauth keeps its state in memcached.
+    need+=(swift-proxy swift-object swift-container swift-account python3-swift memcached)
     break
   fi
 done
