@@ -41,11 +41,11 @@ describe('probing', () => {
   });
 
   it('refuses a file that is not media, whatever its name says, and a truncated image', async () => {
-    await writeFile(fx.file('notes.jpg'), 'plain text pretending to be a photo');
-    await expect(probeFile(fx.file('notes.jpg'))).rejects.toMatchObject({ code: 'MEDIA_UNSUPPORTED_TYPE' });
+    await writeFile(fx.out('notes.jpg'), 'plain text pretending to be a photo');
+    await expect(probeFile(fx.out('notes.jpg'))).rejects.toMatchObject({ code: 'MEDIA_UNSUPPORTED_TYPE' });
     const { readFile } = await import('node:fs/promises');
-    await writeFile(fx.file('cut.png'), (await readFile(fx.file('alpha.png'))).subarray(0, 100));
-    const cut = await probeFile(fx.file('cut.png')).catch((e: unknown) => e);
+    await writeFile(fx.out('cut.png'), (await readFile(fx.file('alpha.png'))).subarray(0, 100));
+    const cut = await probeFile(fx.out('cut.png')).catch((e: unknown) => e);
     expect(cut).toBeInstanceOf(MediaProbeError);
     expect((cut as MediaProbeError).code).toBe('MEDIA_CORRUPT');
   });

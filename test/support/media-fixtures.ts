@@ -1,7 +1,10 @@
-// Media fixtures made on the spot (sharp for images, ffmpeg's test sources for video) in a temp folder,
-// once per test file, so no binary fixture lives in the repository.
+// Media fixtures made on the spot (sharp for images, ffmpeg's test sources for video), so no binary fixture
+// lives in the repository. Made once per machine into a temp folder named by a hash of this file (test
+// files share it read-only); each test file writes its outputs into a folder of its own.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -9,7 +12,13 @@ import sharp, { type Sharp } from 'sharp';
 
 const run = promisify(execFile);
 
-export type Fixtures = { dir: string; file(name: string): string; cleanup(): Promise<void> };
+export type Fixtures = {
+  /** A generated fixture (read-only: shared by every test file). */
+  file(name: string): string;
+  /** A path for this test file's own output. */
+  out(name: string): string;
+  cleanup(): Promise<void>;
+};
 
 /** A photo-like image: smooth gradients plus fine noise, which compresses like a real photo does. */
 export async function photo(width: number, height: number): Promise<Sharp> {
@@ -29,7 +38,20 @@ export async function photo(width: number, height: number): Promise<Sharp> {
 }
 
 export async function makeFixtures(): Promise<Fixtures> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'crier-media-'));
+  const version = createHash('sha256').update(await readFile(new URL(import.meta.url))).digest('hex').slice(0, 12);
+  const shared = path.join(tmpdir(), `crier-media-fixtures-${version}`);
+  if (!existsSync(path.join(shared, '.complete'))) {
+    const building = await mkdtemp(path.join(tmpdir(), 'crier-media-building-'));
+    await generate(building);
+    await writeFile(path.join(building, '.complete'), '');
+    // Several test files may build at once: the first rename wins, the others use its folder.
+    await rename(building, shared).catch(() => rm(building, { recursive: true, force: true }));
+  }
+  const out = await mkdtemp(path.join(tmpdir(), 'crier-media-out-'));
+  return { file: (name) => path.join(shared, name), out: (name) => path.join(out, name), cleanup: () => rm(out, { recursive: true, force: true }) };
+}
+
+async function generate(dir: string): Promise<void> {
   const file = (name: string) => path.join(dir, name);
   const ff = (args: string[]) => run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args]);
   const clip = (seconds: number, size: string, rate: number) => ['-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${rate}:duration=${seconds}`, '-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`, '-shortest'];
@@ -50,5 +72,4 @@ export async function makeFixtures(): Promise<Fixtures> {
     ff([...clip(2, '640x360', 90), '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', file('fast.mp4')]),
     ff([...clip(8, '320x240', 15), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', file('eight-seconds.mp4')]),
   ]);
-  return { dir, file, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
