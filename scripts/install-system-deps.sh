@@ -5,6 +5,8 @@
 set -euo pipefail
 need=()
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || need+=(ffmpeg)
+# heif-enc makes the HEIC (iPhone photo) test fixture.
+command -v heif-enc >/dev/null || need+=(libheif-examples)
 for bin in swift-proxy-server swift-object-server swift-container-server swift-account-server swift-ring-builder memcached; do
   if ! command -v "$bin" >/dev/null; then
     # s3api's tempauth keeps its state in memcached.

@@ -47,10 +47,15 @@ describe('image renditions', () => {
     expect((await sharp(fx.out('rotated.jpg')).metadata()).orientation ?? 1).toBe(1);
   }, 60_000);
 
-  it('converts PNG with transparency and WebP to JPEG for platforms that take only JPEG', async () => {
+  it('converts HEIC, PNG with transparency and WebP to JPEG for platforms that take only JPEG', async () => {
     const png = await renderImage(fx.file('alpha.png'), 'instagram-image-v1', fx.out('ig-png.jpg'));
     const webp = await renderImage(fx.file('photo.webp'), 'instagram-image-v1', fx.out('ig-webp.jpg'));
     for (const r of [png, webp]) expect(r).toMatchObject({ mimeType: 'image/jpeg', width: 1200, height: 900 });
+    const heic = await renderImage(fx.file('photo.heic'), 'instagram-image-v1', fx.out('ig-heic.jpg'));
+    expect(heic).toMatchObject({ mimeType: 'image/jpeg', width: 1440, height: 1080 });
+    // Still the same picture: compared with the JPEG it was encoded from, at the same size.
+    const reference = await rgba(sharp(fx.file('for-heic.jpg')).resize(1440, 1080, { kernel: 'lanczos3', fit: 'fill' }));
+    expect(ssim(reference, await rgba(sharp(fx.out('ig-heic.jpg')))).mssim).toBeGreaterThan(0.9);
     expect((await probeFile(fx.out('ig-png.jpg'))).mimeType).toBe('image/jpeg');
   }, 60_000);
 

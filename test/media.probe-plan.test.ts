@@ -13,7 +13,7 @@ let fx: Fixtures;
 const info: Record<string, MediaInfo> = {};
 beforeAll(async () => {
   fx = await makeFixtures();
-  for (const name of ['photo-12mp.jpg', 'photo-rotated.jpg', 'alpha.png', 'photo.webp', 'panorama.jpg', 'tiny.jpg', 'animated.gif', 'clip.mp4', 'clip.webm', 'no-faststart.mp4', 'tall.mp4', 'fast.mp4']) {
+  for (const name of ['photo.heic', 'photo-12mp.jpg', 'photo-rotated.jpg', 'alpha.png', 'photo.webp', 'panorama.jpg', 'tiny.jpg', 'animated.gif', 'clip.mp4', 'clip.webm', 'no-faststart.mp4', 'tall.mp4', 'fast.mp4']) {
     info[name] = await probeFile(fx.file(name));
   }
 }, 60_000);
@@ -28,6 +28,7 @@ describe('probing', () => {
     expect(info['photo-rotated.jpg']).toMatchObject({ width: 3000, height: 4000 });
     expect(info['alpha.png']).toMatchObject({ mimeType: 'image/png', width: 1200, height: 900 });
     expect(info['photo.webp']).toMatchObject({ mimeType: 'image/webp' });
+    expect(info['photo.heic']).toMatchObject({ kind: 'image', mimeType: 'image/heic', width: 1600, height: 1200 });
     expect(info['animated.gif']).toMatchObject({ mimeType: 'image/gif', animated: true, frames: 3, width: 64, height: 64 });
   });
 
@@ -56,6 +57,7 @@ describe('planning per platform', () => {
     expect(plan('bluesky', 'tiny.jpg').plans).toEqual([{ action: 'original' }]);
     expect(plan('bluesky', 'photo-12mp.jpg').plans).toEqual([{ action: 'rendition', profile: 'bluesky-image-v1', reasons: [expect.stringMatching(/1,000,000 bytes/)] }]);
     expect(plan('instagram', 'alpha.png').plans[0]).toMatchObject({ action: 'rendition', profile: 'instagram-image-v1' });
+    expect(plan('bluesky', 'photo.heic').plans[0]).toMatchObject({ action: 'rendition', profile: 'bluesky-image-v1', reasons: expect.arrayContaining([expect.stringMatching(/not HEIF/)]) });
     expect(plan('x', 'clip.webm').plans[0]).toMatchObject({ action: 'rendition', profile: 'x-video-v1' });
     expect(plan('x', 'fast.mp4').plans[0]).toMatchObject({ action: 'rendition', reasons: [expect.stringMatching(/frames per second/)] });
     expect(plan('threads', 'no-faststart.mp4').plans[0]).toMatchObject({ action: 'rendition', reasons: [expect.stringMatching(/moov/)] });

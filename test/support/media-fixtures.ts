@@ -64,6 +64,10 @@ async function generate(dir: string): Promise<void> {
     photo(1200, 900).then((p) => p.webp({ quality: 90 }).toFile(file('photo.webp'))),
     photo(3000, 600).then((p) => p.jpeg({ quality: 90 }).toFile(file('panorama.jpg'))),
     photo(200, 150).then((p) => p.jpeg().toFile(file('tiny.jpg'))),
+    // An iPhone-style HEIC (HEVC inside), which sharp's own libvips cannot read.
+    photo(1600, 1200)
+      .then((p) => p.jpeg({ quality: 95 }).toFile(file('for-heic.jpg')))
+      .then(() => run('heif-enc', ['-q', '85', '-o', file('photo.heic'), file('for-heic.jpg')])),
     ff(['-f', 'lavfi', '-i', 'testsrc2=size=64x64:rate=5:duration=0.6', file('animated.gif')]),
     ff([...clip(3, '1280x720', 30), '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-movflags', '+faststart', file('clip.mp4')]),
     ff([...clip(2, '640x360', 30), '-c:v', 'libvpx-vp9', '-b:v', '300k', '-deadline', 'realtime', '-cpu-used', '8', '-c:a', 'libopus', file('clip.webm')]),
