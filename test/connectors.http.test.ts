@@ -1,14 +1,22 @@
 // The connectors' HTTP seam against real sockets: whether a failed request may have reached the platform.
 import http from 'node:http';
 import net from 'node:net';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from '../src/connectors/http.js';
 import { freePort } from '../src/db/embedded.js';
 
 let server: http.Server;
 let base: string;
+/** Server-side sockets of requests to /early, to see whether the client let go of them. */
+const earlySockets: net.Socket[] = [];
 beforeAll(async () => {
   server = http.createServer((req, res) => {
+    if (req.url === '/early') {
+      earlySockets.push(req.socket);
+      res.writeHead(401, { 'content-type': 'application/json' });
+      return res.end('{"error":"ExpiredToken"}');
+    }
     if (req.url === '/slow') return setTimeout(() => res.end('{}'), 2_000);
     if (req.url === '/reset') return req.socket.destroy();
     if (req.url === '/huge') {
@@ -67,6 +75,47 @@ describe('the connectors HTTP seam', () => {
   it('refuses a response larger than 16 MiB instead of buffering it', async () => {
     const r = await request(`${base}/huge`, { signal: AbortSignal.timeout(5_000) });
     expect(r.ok).toBe(false);
+  });
+
+  it('streams a body of the stated length', async () => {
+    const bytes = Buffer.from(JSON.stringify({ file: 'x'.repeat(100_000) }));
+    const r = await request(`${base}/x`, { method: 'POST', body: { stream: Readable.from([bytes.subarray(0, 7), bytes.subarray(7)]), length: bytes.length }, signal: AbortSignal.timeout(2_000) });
+    expect(r.ok && (r.value.body as any).body.file.length).toBe(100_000);
+  });
+
+  it('fails a streamed body shorter or longer than its length at once, as a media read error whose request was never whole', async () => {
+    for (const [chunks, length] of [[['12345'], 10], [['12345', '67890'], 7]] as const) {
+      const started = Date.now();
+      const r = await request(`${base}/x`, { method: 'POST', body: { stream: Readable.from(chunks.map((c) => Buffer.from(c))), length }, signal: AbortSignal.timeout(5_000), sideEffect: true });
+      expect(!r.ok && r.error).toMatchObject({ code: 'MEDIA_FAILED', retryable: true, outcomeUnknown: false });
+      expect(Date.now() - started).toBeLessThan(2_000);
+    }
+  });
+
+  it('reports a file that fails to read as a media read error', async () => {
+    const failing = new Readable({ read() { this.destroy(new Error('disk on fire')); } });
+    const r = await request(`${base}/x`, { method: 'POST', body: { stream: failing, length: 100 }, signal: AbortSignal.timeout(2_000), sideEffect: true });
+    expect(!r.ok && r.error).toMatchObject({ code: 'MEDIA_FAILED', outcomeUnknown: false });
+    expect(!r.ok && r.error.message).toMatch(/disk on fire/);
+  });
+
+  it('takes an answer that comes before the body is sent, stops reading the file and lets go of the connection', async () => {
+    let produced = 0;
+    const endless = new Readable({
+      read() {
+        produced += 65_536;
+        setTimeout(() => this.push(Buffer.alloc(65_536)), 5);
+      },
+    });
+    const r = await request(`${base}/early`, { method: 'POST', body: { stream: endless, length: 1_000_000_000 }, signal: AbortSignal.timeout(5_000), sideEffect: true });
+    expect(r.ok && r.value.status).toBe(401);
+    expect(endless.destroyed).toBe(true);
+    // Closed by the client at once, not by the server's keep-alive timeout (5 s) much later.
+    const socket = earlySockets.at(-1)!;
+    const answered = Date.now();
+    await new Promise<void>((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve())));
+    expect(Date.now() - answered).toBeLessThan(1_000);
+    expect(produced).toBeLessThan(1_000_000_000);
   });
 
   it('does not send at all when already aborted', async () => {

@@ -5,7 +5,7 @@
 // fetch cost about 0.9 ms of CPU per publication and node:http about 0.5 ms (bench/README.md).
 import http from 'node:http';
 import https from 'node:https';
-import type { Readable } from 'node:stream';
+import { Transform, pipeline, type Readable } from 'node:stream';
 import type { ConnectorError } from './types.js';
 import { err, ok, type Result } from '../lib/result.js';
 
@@ -43,6 +43,7 @@ function send(url: URL, method: string, headers: Record<string, string>, body: B
     const streamed = body !== undefined && typeof body === 'object' && 'stream' in body ? body : undefined;
     if (streamed) outgoing['content-length'] = streamed.length;
     else if (body !== undefined) outgoing['content-length'] = Buffer.byteLength(body as Uint8Array | string);
+    let bodyError: Error | undefined;
     const onAbort = () => req.destroy(signal.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError'));
     const req = (protocol === 'https:' ? https : http).request(url, { method, headers: outgoing, agent: agents[protocol] }, (res) => {
       const chunks: Buffer[] = [];
@@ -54,7 +55,9 @@ function send(url: URL, method: string, headers: Record<string, string>, body: B
       });
       res.on('end', () => {
         signal.removeEventListener('abort', onAbort);
-        streamed?.stream.destroy(); // an early answer (expired token) leaves the rest of the file unread
+        // An early answer (expired token, file too large) leaves the rest of the file unsent: stop reading
+        // it, and drop the unfinished request with its socket rather than leave both waiting.
+        streamed?.stream.destroy();
         const h = new Headers();
         for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
         resolve({ status: res.statusCode ?? 0, headers: h, text: Buffer.concat(chunks).toString('utf8') });
@@ -63,14 +66,42 @@ function send(url: URL, method: string, headers: Record<string, string>, body: B
     });
     req.on('error', (e: NodeJS.ErrnoException) => {
       signal.removeEventListener('abort', onAbort);
+      if (bodyError) return reject(Object.assign(new Error(bodyError.message), { name: 'BodyError' }));
       // The shape fetch gave: a name for aborts/timeouts, the socket's code as `cause.code`.
       reject(Object.assign(new Error(e.message), { name: e.name, cause: { code: e.code } }));
     });
-    if (signal.aborted) return onAbort();
+    if (signal.aborted) {
+      streamed?.stream.destroy();
+      return onAbort();
+    }
     signal.addEventListener('abort', onAbort, { once: true });
     if (!streamed) return void req.end(body);
-    streamed.stream.on('error', (e) => req.destroy(e));
-    streamed.stream.pipe(req);
+    // A file that fails to read, or is not exactly `length` bytes, ends the request before it is complete:
+    // the server never received a whole request (its Content-Length was not met), so it cannot have acted
+    // on it. That is said apart from a network failure, whose request may have arrived.
+    const bodyFailed = (e: Error) => {
+      if (!bodyError) bodyError = e;
+    };
+    let counted = 0;
+    const exact = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        counted += chunk.length;
+        if (counted <= streamed.length) return cb(null, chunk);
+        const e = new Error(`the file has more than its ${streamed.length} bytes`);
+        bodyFailed(e);
+        cb(e);
+      },
+      flush(cb) {
+        if (counted === streamed.length) return cb();
+        const e = new Error(`the file ended after ${counted} of its ${streamed.length} bytes`);
+        bodyFailed(e);
+        cb(e);
+      },
+    });
+    streamed.stream.on('error', bodyFailed);
+    // pipeline() also destroys the request when the file stream is destroyed before its end (an early
+    // answer, see above), so a half-sent request never keeps its socket.
+    pipeline(streamed.stream, exact, req, () => {});
   });
 }
 
@@ -102,6 +133,9 @@ export async function request(url: string, req: HttpRequest): Promise<Result<Htt
 function networkError(error: unknown, sideEffect: boolean): ConnectorError {
   const e = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
   const code = e.cause?.code;
+  if (e.name === 'BodyError') {
+    return { category: 'transient', code: 'MEDIA_FAILED', message: `could not send a media file: ${e.message ?? 'read failed'}`, retryable: true, outcomeUnknown: false };
+  }
   if (code && NOT_SENT.has(code)) {
     return { category: 'transient', code: 'PLATFORM_UNREACHABLE', platformCode: code, message: `platform unreachable (${code})`, retryable: true };
   }

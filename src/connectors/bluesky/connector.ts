@@ -1,16 +1,15 @@
-// Bluesky (AT Protocol): posts with images or a video (uploadBlob, then an embed), a deterministic record
-// key per publication, session refresh with rotation, and read-back by record key. Facets and threads
-// arrive with the "Real connectors I" issue; the limits below are the real ones (platforms.md §10).
-// Video goes up with uploadBlob, the simple path (processing starts once the post is live); the
-// video.bsky.app job flow is not built yet.
+// Bluesky (AT Protocol): posts with images or a video (media.ts: uploadBlob, then an embed), a deterministic
+// record key per publication, session refresh with rotation, and read-back by record key. Facets and threads
+// arrive with the "Real connectors I" issue; the limits below are the real ones (platforms.md §9).
 import { randomBytes } from 'node:crypto';
 import { Type } from 'typebox';
 import { graphemeCount, utf8Bytes } from '../../domain/text.js';
 import { err, ok, type Result } from '../../lib/result.js';
 import type { HttpResponse } from '../http.js';
-import type { ConnectorCtx, ConnectorError, DraftMedia, Issue, PlatformConnector, PublicationDraft, Published } from '../types.js';
+import type { ConnectorCtx, ConnectorError, Issue, PlatformConnector, PublicationDraft, Published } from '../types.js';
 import * as client from './client.js';
 import { isExpiredToken, mapXrpcError, xrpcErrorName } from './errors.js';
+import { embedMedia, mediaIssues } from './media.js';
 import { tidForPublication } from './tid.js';
 
 export type BlueskyCredentials = client.BlueskySession & { appPassword?: string };
@@ -41,6 +40,7 @@ function validate(draft: { text: string; media: { kind: 'image' | 'video' }[] })
   if (draft.text.trim().length === 0 && draft.media.length === 0) {
     issues.push({ code: 'TEXT_EMPTY', field: 'text', message: 'Bluesky needs text when a post has no media' });
   }
+  issues.push(...mediaIssues(draft.media));
   return issues;
 }
 
@@ -91,7 +91,7 @@ async function publish(ctx: ConnectorCtx<BlueskyCredentials>, draft: Publication
   const langs = draft.options['langs'];
   if (Array.isArray(langs) && langs.length > 0) record['langs'] = langs;
   if (draft.media.length > 0) {
-    const embed = await embedMedia(ctx, draft.media);
+    const embed = await embedMedia(ctx, draft.media, (call) => withSession(ctx, call));
     if (!embed.ok) return embed;
     record['embed'] = embed.value;
   }
@@ -102,23 +102,6 @@ async function publish(ctx: ConnectorCtx<BlueskyCredentials>, draft: Publication
   const res = sent.value;
   if (res.status === 200) return ok(published(ctx, rkey, (res.body as { uri: string }).uri));
   return err(mapXrpcError(res, ctx.clock.now()));
-}
-
-type Blob = { $type: 'blob'; ref: { $link: string }; mimeType: string; size: number };
-
-/** Uploads each file and builds the embed; any failure here happened before the post existed. */
-async function embedMedia(ctx: ConnectorCtx<BlueskyCredentials>, media: DraftMedia[]): Promise<Result<Record<string, unknown>, ConnectorError>> {
-  const blobs: Blob[] = [];
-  for (const m of media) {
-    // A fresh stream per try: a refresh after an expired token sends the file again from the start.
-    const sent = await withSession(ctx, async (jwt) => client.uploadBlob(ctx.baseUrl, jwt, { stream: await m.open(), length: m.size }, m.mimeType, ctx.signal));
-    if (!sent.ok) return err({ ...sent.error, outcomeUnknown: false });
-    if (sent.value.status !== 200) return err(mapXrpcError(sent.value, ctx.clock.now()));
-    blobs.push((sent.value.body as { blob: Blob }).blob);
-  }
-  const aspect = (m: DraftMedia) => (m.width > 0 && m.height > 0 ? { aspectRatio: { width: m.width, height: m.height } } : {});
-  if (media[0]!.kind === 'video') return ok({ $type: 'app.bsky.embed.video', video: blobs[0], alt: media[0]!.alt ?? '', ...aspect(media[0]!) });
-  return ok({ $type: 'app.bsky.embed.images', images: media.map((m, i) => ({ image: blobs[i], alt: m.alt ?? '', ...aspect(m) })) });
 }
 
 async function findExisting(ctx: ConnectorCtx<BlueskyCredentials>, draft: PublicationDraft): Promise<Result<Published | null, ConnectorError>> {

@@ -13,6 +13,18 @@ export function isExpiredToken(res: HttpResponse): boolean {
   return (res.status === 400 || res.status === 401) && (name === 'ExpiredToken' || name === 'InvalidToken');
 }
 
+/**
+ * An uploadBlob answer. The upload has no side effect anyone sees (a blob no record uses is garbage-collected
+ * by the PDS), so nothing here is ever outcome-unknown; a 4xx about the body is a refused file.
+ */
+export function mapBlobError(res: HttpResponse, now: Date): ConnectorError {
+  const mapped = mapXrpcError(res, now);
+  if (mapped.category === 'invalid_content' || (mapped.category === 'permanent' && res.status >= 400 && res.status < 500)) {
+    return { ...mapped, category: 'media_error', code: 'MEDIA_REJECTED', retryable: false };
+  }
+  return { ...mapped, outcomeUnknown: false };
+}
+
 export function mapXrpcError(res: HttpResponse, now: Date): ConnectorError {
   const body = (res.body ?? {}) as XrpcError;
   const name = body.error ?? `HTTP ${res.status}`;
@@ -28,7 +40,13 @@ export function mapXrpcError(res: HttpResponse, now: Date): ConnectorError {
   if (name === 'AccountTakedown' || name === 'AccountDeactivated') {
     return { ...base, category: 'revoked', code: 'PLATFORM_ACCESS_REVOKED', retryable: false };
   }
-  if (name === 'BlobTooLarge') {
+  // A record's blob gone from the PDS (an upload it garbage-collected before the post was written): the
+  // next attempt uploads every file again, so it is worth a retry. Nothing was posted (a 400).
+  if (name === 'BlobNotFound') {
+    return { ...base, category: 'media_error', code: 'MEDIA_REJECTED', retryable: true };
+  }
+  // The PDS refused a file: too large for its upload cap or the embed's lexicon limit, wrong type.
+  if (name === 'BlobTooLarge' || name === 'PayloadTooLarge' || name === 'InvalidMimeType' || name === 'InvalidSize' || (name === 'InvalidRequest' && /\bembed\b/.test(message))) {
     return { ...base, category: 'media_error', code: 'MEDIA_REJECTED', retryable: false };
   }
   if (res.status >= 500 || name === 'UpstreamFailure') {

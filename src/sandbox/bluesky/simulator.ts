@@ -1,13 +1,18 @@
 // A simulator of the part of a Bluesky PDS that Crier uses (XRPC, platforms.md §9): accounts and
 // sessions with rotating refresh tokens, createRecord with app.bsky.feed.post validation, getRecord,
-// listRecords, deleteRecord. It rejects what a real PDS rejects and keeps what was posted.
+// listRecords, deleteRecord, uploadBlob with images and video embeds (blobs.ts says where each rule comes
+// from). It rejects what a real PDS rejects and keeps what was posted.
 // Tokens are HS256 JWTs, so sessions survive a restart of the sandbox when the secret is kept.
 import { createHash, randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SignJWT, decodeJwt, jwtVerify } from 'jose';
 import { graphemeCount, utf8Bytes } from '../../domain/text.js';
 import { TID_PATTERN, encodeTid } from '../../connectors/bluesky/tid.js';
 import { createSimulatorCore, installSimulatorCore, type SimulatorCore } from '../framework.js';
+import { DEFAULT_LIMITS, cidFor, readUpload, resolveBlobRefs, sniffMime, validateEmbed, type BlueskySimLimits, type SimBlob } from './blobs.js';
+
+export type { BlueskySimLimits, SimBlob } from './blobs.js';
 
 export type SimRecord = { uri: string; cid: string; collection: string; rkey: string; value: Record<string, unknown>; indexedAt: string };
 type SimAccount = { did: string; handle: string; password: string };
@@ -19,6 +24,8 @@ export type BlueskySimulator = {
   repos: Map<string, Map<string, SimRecord>>;
   /** did → CID → uploaded blob (a real PDS garbage-collects unreferenced ones; the sandbox keeps them). */
   blobs: Map<string, Map<string, SimBlob>>;
+  /** Size limits, changeable at run time (also through PUT /_sim/limits). */
+  limits: BlueskySimLimits;
   plugin: (app: FastifyInstance) => Promise<void>;
 };
 
@@ -26,24 +33,8 @@ const ACCESS_TTL = '2h';
 const REFRESH_TTL = '90d';
 const POST = 'app.bsky.feed.post';
 
-export type SimBlob = { cid: string; mimeType: string; size: number };
-
-/** Older PDSes and clients enforce 1,000,000 bytes per image (the 2026 lexicon allows 2,000,000). */
-const IMAGE_MAX_BYTES = 1_000_000;
-/** The lexicon's video blob limit. */
-const BLOB_MAX_BYTES = 300_000_000;
-
-function sniffMime(bytes: Buffer): string {
-  if (bytes[0] === 0xff && bytes[1] === 0xd8) return 'image/jpeg';
-  if (bytes.subarray(0, 4).toString('latin1') === '\x89PNG') return 'image/png';
-  if (bytes.subarray(0, 3).toString('latin1') === 'GIF') return 'image/gif';
-  if (bytes.subarray(8, 12).toString('latin1') === 'WEBP') return 'image/webp';
-  if (bytes.subarray(4, 8).toString('latin1') === 'ftyp') return 'video/mp4';
-  if (bytes[0] === 0x1a && bytes[1] === 0x45) return 'video/webm';
-  return 'application/octet-stream';
-}
-
-export function createBlueskySimulator(opts: { secret?: string } = {}): BlueskySimulator {
+export function createBlueskySimulator(opts: { secret?: string; limits?: Partial<BlueskySimLimits> } = {}): BlueskySimulator {
+  const limits: BlueskySimLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const key = new TextEncoder().encode(opts.secret ?? randomBytes(32).toString('hex'));
   const core = createSimulatorCore();
   const accounts = new Map<string, SimAccount>();
@@ -115,38 +106,6 @@ export function createBlueskySimulator(opts: { secret?: string } = {}): BlueskyS
     return encodeTid(BigInt(Date.now()) * 1000n + BigInt(tidCounter++ % 1000), 0);
   }
 
-  /** The embed rules a PDS applies (lexicons app.bsky.embed.images / .video): blobs of this repo, sizes, types. */
-  function validateEmbed(did: string, embed: unknown): string | undefined {
-    if (embed === undefined) return undefined;
-    const e = embed as { $type?: string; images?: unknown; video?: unknown; alt?: unknown };
-    const known = blobs.get(did)!;
-    const checkBlob = (where: string, b: unknown, kind: 'image' | 'video'): string | undefined => {
-      const blob = b as { $type?: string; ref?: { $link?: string }; mimeType?: string; size?: number } | undefined;
-      if (blob?.$type !== 'blob' || typeof blob.ref?.$link !== 'string') return `Invalid ${POST} record: ${where} should be a blob ref`;
-      const stored = known.get(blob.ref.$link);
-      if (!stored || stored.mimeType !== blob.mimeType || stored.size !== blob.size) return `Could not find blob: ${blob.ref.$link}`;
-      if (!stored.mimeType.startsWith(`${kind}/`)) return `Invalid ${POST} record: ${where} mimeType is not accepted (${stored.mimeType})`;
-      if (kind === 'image' && stored.size > IMAGE_MAX_BYTES) return `Invalid ${POST} record: ${where} file too large. ${IMAGE_MAX_BYTES} bytes maximum, got: ${stored.size}`;
-      return undefined;
-    };
-    if (e.$type === 'app.bsky.embed.images') {
-      if (!Array.isArray(e.images) || e.images.length === 0) return `Invalid ${POST} record: Record/embed/images must be an array`;
-      if (e.images.length > 4) return `Invalid ${POST} record: Record/embed/images must not have more than 4 elements`;
-      for (const [i, img] of (e.images as { image?: unknown; alt?: unknown; aspectRatio?: { width?: unknown; height?: unknown } }[]).entries()) {
-        if (typeof img.alt !== 'string') return `Invalid ${POST} record: Record/embed/images/${i}/alt must be a string`;
-        const ar = img.aspectRatio;
-        if (ar && !(Number.isInteger(ar.width) && Number.isInteger(ar.height) && (ar.width as number) > 0 && (ar.height as number) > 0)) {
-          return `Invalid ${POST} record: Record/embed/images/${i}/aspectRatio must have positive integer width and height`;
-        }
-        const problem = checkBlob(`Record/embed/images/${i}/image`, img.image, 'image');
-        if (problem) return problem;
-      }
-      return undefined;
-    }
-    if (e.$type === 'app.bsky.embed.video') return checkBlob('Record/embed/video', e.video, 'video');
-    return `Invalid ${POST} record: Record/embed $type ${String(e.$type)} is not supported by the sandbox`;
-  }
-
   function validatePost(record: Record<string, unknown>): string | undefined {
     if (record['$type'] !== POST) return `Invalid ${POST} record: Record/$type must be ${POST}`;
     const text = record['text'];
@@ -161,6 +120,10 @@ export function createBlueskySimulator(opts: { secret?: string } = {}): BlueskyS
     const langs = record['langs'];
     if (langs !== undefined && (!Array.isArray(langs) || langs.length > 3)) return `Invalid ${POST} record: Record/langs must not have more than 3 elements`;
     return undefined;
+  }
+
+  function recordsUsing(did: string, cid: string): string[] {
+    return [...(repos.get(did)?.values() ?? [])].filter((r) => JSON.stringify(r.value).includes(`"$link":"${cid}"`)).map((r) => r.uri);
   }
 
   async function plugin(app: FastifyInstance) {
@@ -231,35 +194,46 @@ export function createBlueskySimulator(opts: { secret?: string } = {}): BlueskyS
         if (repo !== auth.account.did && repo !== auth.account.handle) return xrpcError(reply, 400, 'InvalidRequest', 'Invalid repo');
         if (typeof collection !== 'string' || !record || typeof record !== 'object') return xrpcError(reply, 400, 'InvalidRequest', 'Input must have the properties "repo", "collection" and "record"');
         if (collection === POST) {
-          const problem = validatePost(record) ?? validateEmbed(auth.account.did, record['embed']);
+          const problem = validatePost(record);
           if (problem) return xrpcError(reply, 400, 'InvalidRequest', problem);
+          const embed = validateEmbed(record['embed'], limits);
+          if (embed.problem) return xrpcError(reply, 400, embed.problem.error, embed.problem.message);
           if (rkey !== undefined && !TID_PATTERN.test(rkey)) return xrpcError(reply, 400, 'InvalidRequest', `Invalid TID: ${rkey}`);
+          // Blobs are resolved when the write is applied, after the record itself validated.
+          const missing = resolveBlobRefs(embed.refs, blobs.get(auth.account.did)!);
+          if (missing) return xrpcError(reply, 400, missing.error, missing.message);
         }
         const key = rkey ?? nextTid();
         const repoRecords = repos.get(auth.account.did)!;
         // A real PDS fails inside its repository tree ("There is already a value at key") with a 500.
         if (repoRecords.has(`${collection}/${key}`)) return xrpcError(reply, 500, 'InternalServerError', 'Internal Server Error');
         const value = record;
-        const cid = `bafyrei${createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 52)}`;
+        const cid = cidFor(0x71, createHash('sha256').update(JSON.stringify(value)).digest());
         const uri = `at://${auth.account.did}/${collection}/${key}`;
         repoRecords.set(`${collection}/${key}`, { uri, cid, collection, rkey: key, value, indexedAt: new Date().toISOString() });
-        return { uri, cid, commit: { cid: `bafyrei${randomBytes(20).toString('hex')}`, rev: nextTid() }, validationStatus: 'valid' };
+        return { uri, cid, commit: { cid: cidFor(0x71, randomBytes(32)), rev: nextTid() }, validationStatus: 'valid' };
       },
     );
 
-    // Raw bytes of any type for uploadBlob; every other route stays JSON.
-    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BLOB_MAX_BYTES + 1 }, (_req, body, done) => done(null, body));
-    app.post('/xrpc/com.atproto.repo.uploadBlob', { config: { operation: 'com.atproto.repo.uploadBlob' }, bodyLimit: BLOB_MAX_BYTES + 1 }, async (req, reply) => {
-      const auth = await authenticate(req, reply, 'com.atproto.access');
-      if (!auth) return reply;
-      const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      if (bytes.length === 0) return xrpcError(reply, 400, 'InvalidRequest', 'Request body is empty');
-      if (bytes.length > BLOB_MAX_BYTES) return xrpcError(reply, 400, 'BlobTooLarge', `This file is too large. It is ${bytes.length} bytes but the maximum size is ${BLOB_MAX_BYTES} bytes.`);
-      const sniffed = sniffMime(bytes);
-      const mimeType = sniffed === 'application/octet-stream' ? String(req.headers['content-type'] ?? sniffed).split(';')[0]! : sniffed;
-      const cid = `bafkrei${createHash('sha256').update(bytes).digest('hex').slice(0, 52)}`;
-      blobs.get(auth.account.did)!.set(cid, { cid, mimeType, size: bytes.length });
-      return { blob: { $type: 'blob', ref: { $link: cid }, mimeType, size: bytes.length } };
+    // uploadBlob takes a raw body of any type, streamed (a video may be tens of MB): in a context of its
+    // own, so no other route parses bodies that way.
+    await app.register(async (raw) => {
+      raw.removeAllContentTypeParsers();
+      raw.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+      raw.post('/xrpc/com.atproto.repo.uploadBlob', { config: { operation: 'com.atproto.repo.uploadBlob' } }, async (req, reply) => {
+        const auth = await authenticate(req, reply, 'com.atproto.access');
+        if (!auth) return reply;
+        const declared = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        if (!declared) return xrpcError(reply, 400, 'InvalidRequest', 'Request encoding (Content-Type) required but not provided');
+        const length = Number(req.headers['content-length'] ?? Number.NaN);
+        if (length > limits.uploadMaxBytes) return xrpcError(reply, 413, 'PayloadTooLarge', 'request entity too large');
+        const read = await readUpload(req.body as Readable | undefined, limits.uploadMaxBytes);
+        if (read === 'too_large') return xrpcError(reply, 413, 'PayloadTooLarge', 'request entity too large');
+        const mimeType = sniffMime(read.head) ?? declared;
+        const cid = cidFor(0x55, read.sha256);
+        blobs.get(auth.account.did)!.set(cid, { cid, mimeType, size: read.size, createdAt: new Date().toISOString() });
+        return { blob: { $type: 'blob', ref: { $link: cid }, mimeType, size: read.size } };
+      });
     });
 
     app.get<{ Querystring: { repo?: string; collection?: string; rkey?: string } }>(
@@ -294,7 +268,7 @@ export function createBlueskySimulator(opts: { secret?: string } = {}): BlueskyS
         const auth = await authenticate(req, reply, 'com.atproto.access');
         if (!auth) return reply;
         repos.get(auth.account.did)!.delete(`${req.body?.collection}/${req.body?.rkey}`);
-        return { commit: { cid: `bafyrei${randomBytes(20).toString('hex')}`, rev: nextTid() } };
+        return { commit: { cid: cidFor(0x71, randomBytes(32)), rev: nextTid() } };
       },
     );
 
@@ -310,7 +284,33 @@ export function createBlueskySimulator(opts: { secret?: string } = {}): BlueskyS
       const all = req.query.repo ? [repos.get(req.query.repo) ?? new Map()] : [...repos.values()];
       return { records: all.flatMap((m) => [...m.values()]) };
     });
+
+    // Uploaded blobs per repo, with the records that use them (a real PDS would have garbage-collected
+    // the ones no record uses; the sandbox keeps them so a test can see every upload).
+    app.get<{ Querystring: { repo?: string } }>('/_sim/blobs', async (req) => {
+      const dids = req.query.repo ? [req.query.repo] : [...blobs.keys()];
+      return {
+        blobs: dids.flatMap((did) =>
+          [...(blobs.get(did)?.values() ?? [])].map((b) => ({ repo: did, ...b, records: recordsUsing(did, b.cid) })),
+        ),
+      };
+    });
+
+    app.get('/_sim/limits', async () => limits);
+    app.put<{ Body: Partial<BlueskySimLimits> }>(
+      '/_sim/limits',
+      {
+        schema: {
+          body: {
+            type: 'object',
+            additionalProperties: false,
+            properties: Object.fromEntries(Object.keys(DEFAULT_LIMITS).map((k) => [k, { type: 'integer', minimum: 1 }])),
+          },
+        },
+      },
+      async (req) => Object.assign(limits, req.body),
+    );
   }
 
-  return { core, accounts, repos, blobs, plugin };
+  return { core, accounts, repos, blobs, limits, plugin };
 }
