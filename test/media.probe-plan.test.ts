@@ -140,7 +140,7 @@ describe('planning per platform', () => {
   it('sends what fits as is and adapts what does not, when adapting is allowed', () => {
     expect(plan('bluesky', 'tiny.jpg').plans).toEqual([{ action: 'original' }]);
     expect(plan('bluesky', 'photo-12mp.jpg').plans).toEqual([{ action: 'rendition', profile: 'bluesky-image-v1', reasons: [expect.stringMatching(/^Bluesky accepts images up to 1,000,000 bytes; this one is [\d,]+ bytes$/)] }]);
-    expect(plan('bluesky', 'photo.heic').plans[0]).toMatchObject({ action: 'rendition', profile: 'bluesky-image-v1', reasons: ['Bluesky accepts JPEG, PNG, WEBP, GIF images, not HEIC', expect.stringMatching(/up to 1,000,000 bytes/)] });
+    expect(plan('bluesky', 'photo.heic').plans[0]).toMatchObject({ action: 'rendition', profile: 'bluesky-image-v1', reasons: expect.arrayContaining(['Bluesky accepts JPEG, PNG, WEBP, GIF images, not HEIC']) });
     expect(plan('instagram', 'alpha.png').plans[0]).toMatchObject({ action: 'rendition', profile: 'instagram-image-v1' });
     expect(plan('x', 'clip.mp4').plans).toEqual([{ action: 'original' }]);
     expect(plan('x', 'clip.webm').plans[0]).toMatchObject({ action: 'rendition', profile: 'x-video-v1', reasons: ['X accepts MP4, MOV videos, not WEBM', 'X accepts h264 video, not vp9', 'X accepts aac audio, not opus'] });
