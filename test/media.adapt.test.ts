@@ -146,10 +146,12 @@ describe('video renditions', () => {
     expect(tall).toMatchObject({ width: 320, height: 960 });
   }, 60_000);
 
-  it('turns a phone\'s portrait video upright instead of copying its rotation flag', async () => {
+  it('turns a phone\'s portrait video upright instead of copying its rotation flag, and drops where it was filmed', async () => {
     const out = fx.out('upright.mp4');
     expect(await renderVideo(fx.file('portrait-phone.mp4'), 'x-video-v1', out)).toMatchObject({ width: 240, height: 320 });
     expect(await ffprobe(out, 'v:0', 'stream=width,height')).toEqual(['240', '320']);
+    expect(await ffprobe(fx.file('portrait-phone.mp4'), 'v:0', 'format_tags=location')).toEqual(['+52.5200+013.4050/']);
+    expect(await ffprobe(out, 'v:0', 'format_tags=location')).toEqual(['']);
   }, 60_000);
 
   it('moves the index of an MP4 to the front for Threads without re-encoding a single frame', async () => {

@@ -79,6 +79,7 @@ function frameRate(fps: number | undefined, p: VideoProfile): { fps?: number } {
   return {};
 }
 
+// `0:V:0`: the first real video stream — capital V skips cover pictures, which MP4s carry as video streams.
 function encodeArgs(input: string, output: string, src: MediaInfo, p: VideoProfile): string[] {
   const s = encodeSettings(src, p);
   const filters = [`scale=${s.width}:${s.height}:flags=lanczos`, 'setsar=1'];
@@ -86,7 +87,7 @@ function encodeArgs(input: string, output: string, src: MediaInfo, p: VideoProfi
   if (s.fps) filters.push(`fps=${s.fps}`);
   return [
     '-hide_banner', '-nostdin', '-y', '-i', input,
-    '-map', '0:v:0', '-map', '0:a:0?', '-map_metadata', '-1', '-map_chapters', '-1',
+    '-map', '0:V:0', '-map', '0:a:0?', '-map_metadata', '-1', '-map_chapters', '-1',
     '-vf', filters.join(','),
     '-c:v', 'libx264', '-profile:v', 'high', '-pix_fmt', 'yuv420p', '-preset', p.preset,
     '-crf', String(p.crf), '-maxrate', String(s.maxrate), '-bufsize', String(s.bufsize),
@@ -102,7 +103,7 @@ function encodeArgs(input: string, output: string, src: MediaInfo, p: VideoProfi
 function remuxArgs(input: string, output: string): string[] {
   return [
     '-hide_banner', '-nostdin', '-y', '-i', input,
-    '-map', '0:v:0', '-map', '0:a:0?', '-map_metadata', '-1', '-map_chapters', '-1', '-c', 'copy',
+    '-map', '0:V:0', '-map', '0:a:0?', '-map_metadata', '-1', '-map_chapters', '-1', '-c', 'copy',
     '-movflags', '+faststart', '-progress', 'pipe:1', '-nostats', '-loglevel', 'error', '-f', 'mp4', output,
   ];
 }

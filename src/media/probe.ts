@@ -23,6 +23,8 @@ export class MediaProbeError extends Error {
 
 /** Decoding bombs: a 16,384² image is already 1 GiB of RGBA; nothing social needs more. */
 export const MAX_INPUT_PIXELS = 268_402_689;
+/** libheif (WebAssembly) reads a HEIC whole into memory; phone photos are a few MB. */
+export const MAX_HEIC_BYTES = 100 * 1024 * 1024;
 
 type Sniffed = { kind: 'image' | 'video'; mimeType: string; format: string };
 
@@ -104,6 +106,7 @@ async function probeImage(file: string, size: number, type: Sniffed): Promise<Me
 /** libheif (WebAssembly, npm heic-decode) reads the container: sizes after its rotation/crop, no pixel decode. */
 async function probeHeic(file: string, size: number): Promise<MediaInfo> {
   const base = { kind: 'image' as const, mimeType: 'image/heic', format: 'heif', size, animated: false };
+  if (size > MAX_HEIC_BYTES) throw new MediaProbeError('MEDIA_UNSUPPORTED_TYPE', `HEIC images are read up to ${MAX_HEIC_BYTES.toLocaleString('en-US')} bytes; this one is ${size.toLocaleString('en-US')}`);
   try {
     const decode = await heicDecoder();
     const images = await decode.all({ buffer: await readFile(file) });

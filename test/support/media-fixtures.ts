@@ -131,9 +131,10 @@ const MAKERS = {
   'fast.mp4': (out) => ff([...clip(2, '640x360', 90), ...H264, '-movflags', '+faststart', out]),
   'hevc.mp4': (out) => ff([...clip(1, '320x240', 30), '-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'log-level=error', '-tag:v', 'hvc1', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-movflags', '+faststart', out]),
   'audio-96k.mp4': (out) => ff([...clip(1, '320x240', 30, 96000), ...H264, '-ar', '96000', '-movflags', '+faststart', out]),
-  // A phone's portrait video: stored 320×240 landscape with a 90° display matrix, shown 240×320.
+  // A phone's portrait video: stored 320×240 landscape with a 90° display matrix, shown 240×320, and where
+  // it was filmed (QuickTime location), which a rendition must drop.
   'portrait-phone.mp4': async (out) => {
-    await ff([...clip(1, '320x240', 30), ...H264, '-movflags', '+faststart', out]);
+    await ff([...clip(1, '320x240', 30), ...H264, '-metadata', 'location=+52.5200+013.4050/', '-movflags', '+faststart', out]);
     await writeFile(out, rotateTrack(await readFile(out)));
   },
 } satisfies Record<string, Maker>;
