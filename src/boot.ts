@@ -90,6 +90,7 @@ export async function startCrier(config: Config, role: Role, opts: { clock?: Clo
     }
     const address = await app!.listen({ port: config.port, host: config.host });
     const url = address.replace('[::1]', 'localhost');
+    if (role !== 'work') ctx.apiUrl = url;
     if (config.sandbox && !ctx.sandboxUrl) {
       // The simulators are mounted by the API roles; a separate worker must be told where they are.
       if (role === 'work') log.warn('sandbox accounts cannot publish from this worker: set CRIER_SANDBOX_URL to the API\'s /sandbox URL');
@@ -116,7 +117,7 @@ export async function startCrier(config: Config, role: Role, opts: { clock?: Clo
  * Encryption keys from CRIER_ENCRYPTION_KEYS, else from a file in the data folder created on first start.
  * A stored check value per key id catches a wrong key at start instead of at the first publish.
  */
-async function loadKeyRing(config: Config, db: Db, log: pino.Logger): Promise<KeyRing> {
+export async function loadKeyRing(config: Config, db: Db, log: pino.Logger): Promise<KeyRing> {
   let spec = config.encryptionKeys;
   if (!spec) {
     const file = path.join(config.dataDir, 'encryption-keys');

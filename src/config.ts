@@ -36,6 +36,10 @@ const envSchema = z.object({
   CRIER_SWEEP_INTERVAL_MS: int(5_000, 100),
   // A scheduled publication this late and still unclaimed is reported as overdue.
   CRIER_OVERDUE_AFTER_MS: int(60_000, 1000),
+  // Webhook deliveries in flight at once per worker (at most 8 per endpoint).
+  CRIER_WEBHOOK_CONCURRENCY: int(50, 1),
+  // How long a publication may stay "processing" on the platform (a container, a video) before it fails.
+  CRIER_PENDING_DEADLINE_MS: int(2 * 3600_000, 1000),
   // Media: where files live (a folder under the data dir, or any S3-compatible store).
   CRIER_MEDIA_STORE: z.enum(['local', 's3']).default('local'),
   CRIER_S3_ENDPOINT: z.string().url().optional(),
@@ -69,6 +73,9 @@ export type Config = {
   adminKey: string | undefined;
   encryptionKeys: string | undefined;
   publicUrl: string | undefined;
+  /** The operator's app per platform (CRIER_<PLATFORM>_CLIENT_ID and _CLIENT_SECRET). */
+  apps: Partial<Record<string, { clientId: string; clientSecret: string }>>;
+  webhookConcurrency: number;
   sandbox: boolean;
   sandboxUrl: string | undefined;
   rateLimitPerMinute: number;
@@ -101,6 +108,7 @@ export type WorkerConfig = {
   retryMaxMs: number;
   sweepIntervalMs: number;
   overdueAfterMs: number;
+  pendingDeadlineMs: number;
 };
 
 export class ConfigError extends Error {}
@@ -124,6 +132,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const dataDir = path.resolve(e.CRIER_DATA_DIR);
   return {
+    apps: operatorApps(cleaned),
+    webhookConcurrency: e.CRIER_WEBHOOK_CONCURRENCY,
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
@@ -147,6 +157,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       retryMaxMs: e.CRIER_RETRY_MAX_MS,
       sweepIntervalMs: e.CRIER_SWEEP_INTERVAL_MS,
       overdueAfterMs: e.CRIER_OVERDUE_AFTER_MS,
+      pendingDeadlineMs: e.CRIER_PENDING_DEADLINE_MS,
     },
     media: {
       store:
@@ -163,4 +174,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       allowedHosts: (e.CRIER_MEDIA_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
     },
   };
+}
+
+/** CRIER_<PLATFORM>_CLIENT_ID + CRIER_<PLATFORM>_CLIENT_SECRET, for every platform that has both (one without the other is an error). */
+function operatorApps(env: Record<string, string | undefined>): Config['apps'] {
+  const apps: Config['apps'] = {};
+  for (const [name, clientId] of Object.entries(env)) {
+    const m = /^CRIER_([A-Z]+)_CLIENT_ID$/.exec(name);
+    if (!m || !clientId) continue;
+    const clientSecret = env[`CRIER_${m[1]}_CLIENT_SECRET`];
+    if (!clientSecret) throw new ConfigError(`Invalid configuration:\n  ${name} is set but CRIER_${m[1]}_CLIENT_SECRET is not`);
+    apps[m[1]!.toLowerCase()] = { clientId, clientSecret };
+  }
+  return apps;
 }

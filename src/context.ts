@@ -16,6 +16,8 @@ export type AppContext = {
   log: Logger;
   /** Base URL of the platform simulators for sandbox accounts (undefined when sandbox mode is off). */
   sandboxUrl: string | undefined;
+  /** Where this API listens (set once it does); OAuth callbacks use CRIER_PUBLIC_URL before it. */
+  apiUrl?: string;
   media: MediaServices;
 };
 
@@ -24,3 +26,6 @@ export const DUE_CHANNEL = 'crier_publications_due';
 
 /** Channel notified when media work (a URL to fetch, a rendition to make) is waiting. */
 export const MEDIA_CHANNEL = 'crier_media';
+
+/** Channel notified (by the statement that inserts events) when webhook deliveries are waiting. */
+export const WEBHOOK_CHANNEL = 'crier_webhooks';

@@ -1,6 +1,8 @@
-// CLI entry: `crier [all|serve|work|migrate|admin-key --rotate]`. `npm start` runs `all`.
+// CLI entry: `crier [all|serve|work|migrate|admin-key --rotate|reencrypt]`. `npm start` runs `all`.
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { startCrier, type Role } from './boot.js';
+import pino from 'pino';
+import { loadKeyRing, startCrier, type Role } from './boot.js';
+import { reencryptAll } from './services/reencrypt.js';
 import { startEmbeddedPostgres } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import { createPool } from './db/pool.js';
@@ -11,7 +13,8 @@ const USAGE = `usage: crier <command>
   serve      the API only
   work       the worker only (serves /health and /metrics on PORT)
   migrate    apply database migrations and exit
-  admin-key --rotate   issue a new operator key, revoke the others, print it once`;
+  admin-key --rotate   issue a new operator key, revoke the others, print it once
+  reencrypt  re-encrypt every stored secret with the first key of CRIER_ENCRYPTION_KEYS (after adding a new key)`;
 
 async function withDatabase<T>(config: Config, fn: (url: string) => Promise<T>): Promise<T> {
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir);
@@ -88,6 +91,20 @@ async function main(argv: string[]): Promise<void> {
       }
     });
     process.stdout.write(`New operator key (the previous ones are revoked):\n  ${secret}\n`);
+    return;
+  }
+  if (command === 'reencrypt') {
+    const report = await withDatabase(config, async (url) => {
+      const db = createPool(url, 2);
+      try {
+        await migrate(db);
+        const ring = await loadKeyRing(config, db, pino({ level: 'warn' }));
+        return await reencryptAll(db, ring);
+      } finally {
+        await db.end();
+      }
+    });
+    for (const [column, r] of Object.entries(report)) process.stdout.write(`${column}: ${r.reencrypted} re-encrypted, ${r.remaining} still under an older key\n`);
     return;
   }
   if (command !== 'all' && command !== 'serve' && command !== 'work') {

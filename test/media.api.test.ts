@@ -183,6 +183,24 @@ describe('posts with media', () => {
     expect(events.rows).toHaveLength(2);
   });
 
+  it('changes a draft\'s media with PATCH and publishes it once the new file is fetched', async () => {
+    const ws = await t.workspace();
+    const acct = await ws.account();
+    const first = await upload(ws, small, 'first.png', 'image/png');
+    const text = `edited ${randomBytes(4).toString('hex')}`;
+    const draft = await ws.post('/v1/posts', { text, account_ids: [acct], draft: true, media: [{ id: first.body.id }] });
+    const patched = await ws.patch(`/v1/posts/${draft.body.id}`, { media: [{ url: `${filesUrl}/photo.jpg`, alt_text: 'the big one' }] });
+    expect(patched.status).toBe(200);
+    expect(patched.body.media).toHaveLength(1);
+    expect(patched.body.media[0].id).not.toBe(first.body.id);
+    const published = await ws.post(`/v1/posts/${draft.body.id}/publish`);
+    expect(published.status).toBe(200);
+    const post = await settled(ws, draft.body.id, 60_000);
+    expect(post.status, JSON.stringify(post.publications[0].error)).toBe('published');
+    const record = recordOf(text);
+    expect(record.embed.images[0]).toMatchObject({ alt: 'the big one', aspectRatio: { width: 2000, height: 1500 } });
+  }, 90_000);
+
   it("never lets one workspace use or see another's media", async () => {
     const a = await t.workspace('A');
     const b = await t.workspace('B');

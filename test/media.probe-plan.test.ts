@@ -94,7 +94,7 @@ describe('limits and profiles', () => {
   it('knows the media limits of all 11 platforms, and which ones pull files by URL', () => {
     expect(Object.keys(MEDIA_LIMITS).sort()).toEqual([...PLATFORMS].sort());
     const pulls = PLATFORMS.flatMap((p) => (['image', 'video'] as const).filter((k) => MEDIA_LIMITS[p]![k] && MEDIA_LIMITS[p]!.delivery[k] === 'pull').map((k) => `${p} ${k}`));
-    expect(pulls.sort()).toEqual(['instagram image', 'instagram video', 'pinterest image', 'threads image', 'threads video', 'tiktok image']);
+    expect(pulls.sort()).toEqual(['facebook image', 'facebook video', 'instagram image', 'instagram video', 'pinterest image', 'threads image', 'threads video', 'tiktok image']);
     expect(MEDIA_LIMITS.bluesky).toMatchObject({ maxImages: 4, maxVideos: 1, mixed: false, image: { maxBytes: 1_000_000 }, video: { maxBytes: 300_000_000, types: ['video/mp4'] } });
   });
 

@@ -8,18 +8,22 @@ import { credentialsAad } from '../src/services/accounts.js';
 import { createWorkspaceKey } from '../src/services/workspaces.js';
 import { insertWorkspace } from '../src/db/queries/workspaces.js';
 import { generateKeySecret } from '../src/lib/api-keys.js';
-import { openJson } from '../src/lib/crypto.js';
+import { openJson, sealJson } from '../src/lib/crypto.js';
+import { secretsAad } from '../src/services/connections.js';
 import { newId } from '../src/lib/ids.js';
 import { ADMIN_KEY, client, startTestCrier, type ApiResponse, type Client, type Tenant, type TestCrier } from './support/harness.js';
 import { registeredRoutes } from './support/routes.js';
 
 let t: TestCrier;
 beforeAll(async () => {
-  t = await startTestCrier();
+  // Every route × every case creates tenants through the operator key: far more than 600 calls a minute.
+  t = await startTestCrier({ env: { CRIER_RATE_LIMIT_PER_MINUTE: '100000' } });
 });
 afterAll(async () => t?.stop());
 
 const inSeconds = (s: number) => new Date(Date.now() + s * 1000).toISOString();
+/** One fixed window (from a day ago to a week ahead of when the file loaded), so answers compare equal. */
+const CALENDAR = `/v1/calendar?from=${encodeURIComponent(inSeconds(-86_400))}&to=${encodeURIComponent(inSeconds(7 * 86_400))}`;
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
 
 /** The one error envelope, with a documented code, its status, and the request id in header and body. */
@@ -50,7 +54,7 @@ function expectRateHeaders(r: ApiResponse) {
 // ---------------------------------------------------------------------------------------------------------
 // The route tables. `Fx` holds the objects a route's path and body refer to.
 
-type Fx = { workspaceId: string; accountId: string; postId: string; keyId: string; mediaId: string };
+type Fx = { workspaceId: string; accountId: string; postId: string; keyId: string; mediaId: string; connectionId: string; login: { identifier: string; password: string }; webhookId: string; deliveryId: string; queueId: string; pendingPostId: string };
 type Route = { method: string; path: (f: Fx) => string; body?: (f: Fx) => unknown; write: boolean };
 
 const WORKSPACE_ROUTES: Record<string, Route> = {
@@ -71,11 +75,41 @@ const WORKSPACE_ROUTES: Record<string, Route> = {
   'GET /v1/media/{id}': { method: 'GET', path: (f) => `/v1/media/${f.mediaId}`, write: false },
   'POST /v1/media/{id}/complete': { method: 'POST', path: (f) => `/v1/media/${f.mediaId}/complete`, body: () => ({}), write: true },
   'DELETE /v1/media/{id}': { method: 'DELETE', path: (f) => `/v1/media/${f.mediaId}`, write: true },
+  'POST /v1/connections': { method: 'POST', path: () => '/v1/connections', body: (f) => ({ platform: 'bluesky', redirect_url: 'https://app.example.com/back', sandbox: true, ...f.login }), write: true },
+  'GET /v1/connections/{id}': { method: 'GET', path: (f) => `/v1/connections/${f.connectionId}`, write: false },
+  'POST /v1/webhooks': { method: 'POST', path: () => '/v1/webhooks', body: () => ({ url: 'https://hooks.example.com/crier', events: ['publication.published'] }), write: true },
+  'GET /v1/webhooks': { method: 'GET', path: () => '/v1/webhooks', write: false },
+  'GET /v1/webhooks/{id}': { method: 'GET', path: (f) => `/v1/webhooks/${f.webhookId}`, write: false },
+  'PATCH /v1/webhooks/{id}': { method: 'PATCH', path: (f) => `/v1/webhooks/${f.webhookId}`, body: () => ({ description: 'changed' }), write: true },
+  'DELETE /v1/webhooks/{id}': { method: 'DELETE', path: (f) => `/v1/webhooks/${f.webhookId}`, write: true },
+  'POST /v1/webhooks/{id}/rotate_secret': { method: 'POST', path: (f) => `/v1/webhooks/${f.webhookId}/rotate_secret`, write: true },
+  'POST /v1/webhooks/{id}/test': { method: 'POST', path: (f) => `/v1/webhooks/${f.webhookId}/test`, write: true },
+  'GET /v1/webhooks/{id}/deliveries': { method: 'GET', path: (f) => `/v1/webhooks/${f.webhookId}/deliveries`, write: false },
+  'POST /v1/webhooks/{id}/deliveries/{delivery_id}/retry': { method: 'POST', path: (f) => `/v1/webhooks/${f.webhookId}/deliveries/${f.deliveryId}/retry`, write: true },
+  'PUT /v1/apps/{platform}': { method: 'PUT', path: () => '/v1/apps/x', body: () => ({ client_id: 'own-client', client_secret: 'own-secret-value' }), write: true },
+  'GET /v1/apps': { method: 'GET', path: () => '/v1/apps', write: false },
+  'DELETE /v1/apps/{platform}': { method: 'DELETE', path: () => '/v1/apps/x', write: true },
+  'POST /v1/posts/{id}/approve': { method: 'POST', path: (f) => `/v1/posts/${f.pendingPostId}/approve`, write: true },
+  'POST /v1/posts/{id}/reject': { method: 'POST', path: (f) => `/v1/posts/${f.pendingPostId}/reject`, body: () => ({ reason: 'not today' }), write: true },
+  'POST /v1/posts/{id}/review_links': { method: 'POST', path: (f) => `/v1/posts/${f.pendingPostId}/review_links`, body: () => ({ expires_in_hours: 2 }), write: true },
+  'GET /v1/calendar': { method: 'GET', path: () => CALENDAR, write: false },
+  'POST /v1/queues': { method: 'POST', path: () => '/v1/queues', body: () => ({ name: 'weekdays', timezone: 'Europe/Berlin', timeslots: [{ day: 'monday', time: '09:00' }] }), write: true },
+  'GET /v1/queues': { method: 'GET', path: () => '/v1/queues', write: false },
+  'GET /v1/queues/{id}': { method: 'GET', path: (f) => `/v1/queues/${f.queueId}`, write: false },
+  'PATCH /v1/queues/{id}': { method: 'PATCH', path: (f) => `/v1/queues/${f.queueId}`, body: () => ({ name: 'renamed' }), write: true },
+  'DELETE /v1/queues/{id}': { method: 'DELETE', path: (f) => `/v1/queues/${f.queueId}`, write: true },
+  'POST /v1/queues/{id}/pause': { method: 'POST', path: (f) => `/v1/queues/${f.queueId}/pause`, write: true },
+  'POST /v1/queues/{id}/resume': { method: 'POST', path: (f) => `/v1/queues/${f.queueId}/resume`, write: true },
+  'GET /v1/queues/{id}/slots': { method: 'GET', path: (f) => `/v1/queues/${f.queueId}/slots`, write: false },
+  'GET /v1/events': { method: 'GET', path: () => '/v1/events', write: false },
+  'GET /v1/events/samples': { method: 'GET', path: () => '/v1/events/samples', write: false },
+  'POST /v1/connections/{id}/accounts': { method: 'POST', path: (f) => `/v1/connections/${f.connectionId}/accounts`, body: () => ({ external_ids: ['page-1'] }), write: true },
 };
 
 const OPERATOR_ROUTES: Record<string, Route> = {
   'POST /v1/workspaces': { method: 'POST', path: () => '/v1/workspaces', body: () => ({ name: 'made by a test' }), write: true },
   'GET /v1/workspaces': { method: 'GET', path: () => '/v1/workspaces', write: false },
+  'PATCH /v1/workspaces/{id}': { method: 'PATCH', path: (f) => `/v1/workspaces/${f.workspaceId}`, body: () => ({ name: 'renamed by a test' }), write: true },
   'GET /v1/workspaces/{id}': { method: 'GET', path: (f) => `/v1/workspaces/${f.workspaceId}`, write: false },
   'POST /v1/workspaces/{id}/api_keys': { method: 'POST', path: (f) => `/v1/workspaces/${f.workspaceId}/api_keys`, body: () => ({ name: 'made by a test' }), write: true },
   'GET /v1/workspaces/{id}/api_keys': { method: 'GET', path: (f) => `/v1/workspaces/${f.workspaceId}/api_keys`, write: false },
@@ -84,7 +118,7 @@ const OPERATOR_ROUTES: Record<string, Route> = {
 
 const PUBLIC_ROUTES = ['/health/live', '/health/ready', '/metrics', '/v1/openapi.json'];
 /** Authorized by a signature in the URL instead of an API key (upload target, URLs platforms pull). */
-const SIGNED_ROUTES = ['PUT /v1/media/{id}/content', 'GET /media/{id}/{variant}'];
+const SIGNED_ROUTES = ['PUT /v1/media/{id}/content', 'GET /media/{id}/{variant}', 'GET /v1/connections/callback', 'GET /review/{token}', 'POST /review/{token}'];
 
 const ALL_ROUTES = { ...WORKSPACE_ROUTES, ...OPERATOR_ROUTES };
 const workspaceRoutes = Object.entries(WORKSPACE_ROUTES);
@@ -106,7 +140,33 @@ async function tenantWithObjects(name = 'tenant'): Promise<{ ws: Tenant; fx: Fx 
   const media = await fetch(`${t.url}/v1/media`, { method: 'POST', headers: { authorization: `Bearer ${ws.key}` }, body: form });
   expect(media.status).toBe(201);
   const mediaId = ((await media.json()) as { id: string }).id;
-  return { ws, fx: { workspaceId: ws.workspaceId, accountId, postId: post.body.id, keyId: key.rows[0].id, mediaId } };
+  // A connection waiting for the workspace to choose among a login's Pages (as the OAuth callback leaves it).
+  const connectionId = newId('connection');
+  const page = { externalId: 'page-1', username: `${name} page`, displayName: `${name} page`, kind: 'page' };
+  await t.sql.query(
+    `INSERT INTO connections (id, workspace_id, platform, sandbox, status, state_hash, redirect_url, candidates, secrets, expires_at)
+     VALUES ($1, $2, 'facebook', true, 'choosing', $3, 'https://app.example.com/back', $4, $5, now() + interval '1 hour')`,
+    [connectionId, ws.workspaceId, randomBytes(32), JSON.stringify([{ external_id: page.externalId, username: page.username, display_name: page.displayName, kind: 'page' }]),
+      sealJson(t.crier.ctx.keyRing, [{ ...page, credentials: { accessToken: `page-token-${name}` } }], secretsAad(connectionId))],
+  );
+  const did = (await ws.get(`/v1/accounts/${accountId}`)).body.external_id as string;
+  const simulated = t.sandbox.bluesky.accounts.get(did)!;
+  const login = { identifier: simulated.handle, password: simulated.password };
+  // A webhook endpoint with one finished delivery. It subscribes to an event the tests never cause, so
+  // nothing is delivered to it behind their back (its URL does not resolve here).
+  const hook = await ws.post('/v1/webhooks', { url: `https://hooks.example.com/${name}`, description: `${name} private hook`, events: ['account.reconnect_required'] });
+  expect(hook.status).toBe(201);
+  const eventId = newId('event');
+  const deliveryId = `dlv_${randomBytes(16).toString('hex')}`;
+  await t.sql.query(`INSERT INTO events (id, workspace_id, type, data) VALUES ($1, $2, 'webhook.test', '{}')`, [eventId, ws.workspaceId]);
+  await t.sql.query(`INSERT INTO webhook_deliveries (id, workspace_id, endpoint_id, event_id, status, attempts) VALUES ($1, $2, $3, $4, 'failed', 1)`, [deliveryId, ws.workspaceId, hook.body.id, eventId]);
+  // The workspace's own X app (DELETE /v1/apps/x needs one to remove).
+  expect((await ws.request('PUT', '/v1/apps/x', { client_id: `${name}-client`, client_secret: `${name}-private-secret` })).status).toBe(200);
+  const queue = await ws.post('/v1/queues', { name: `${name} private queue`, timezone: 'Europe/Berlin', timeslots: [{ day: 'friday', time: '17:00' }], account_ids: [accountId] });
+  expect(queue.status).toBe(201);
+  const pending = await ws.post('/v1/posts', { text: `${name} private draft awaiting approval`, account_ids: [accountId], requires_approval: true, scheduled_at: inSeconds(7200) });
+  expect(pending.body.status).toBe('pending_approval');
+  return { ws, fx: { workspaceId: ws.workspaceId, accountId, postId: post.body.id, keyId: key.rows[0].id, mediaId, connectionId, login, webhookId: hook.body.id, deliveryId, queueId: queue.body.id, pendingPostId: pending.body.id } };
 }
 
 const TINY_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
@@ -123,6 +183,11 @@ async function snapshot(workspaceId: string) {
     idempotency: await rows('SELECT key FROM idempotency_keys WHERE scope = $1 ORDER BY key'),
     media: await rows('SELECT * FROM media WHERE workspace_id = $1 ORDER BY id'),
     renditions: await rows('SELECT * FROM media_renditions WHERE workspace_id = $1 ORDER BY media_id, profile'),
+    connections: await rows('SELECT * FROM connections WHERE workspace_id = $1 ORDER BY id'),
+    webhooks: await rows('SELECT * FROM webhook_endpoints WHERE workspace_id = $1 ORDER BY id'),
+    deliveries: await rows('SELECT * FROM webhook_deliveries WHERE workspace_id = $1 ORDER BY id'),
+    queues: await rows('SELECT * FROM queues WHERE workspace_id = $1 ORDER BY id'),
+    apps: await rows('SELECT * FROM oauth_apps WHERE workspace_id = $1 ORDER BY id'),
   };
 }
 
@@ -135,6 +200,13 @@ async function ownerView(ws: Client, fx: Fx) {
     accounts: (await ws.get('/v1/accounts')).body,
     media: (await ws.get(`/v1/media/${fx.mediaId}`)).body,
     mediaList: (await ws.get('/v1/media')).body,
+    connection: (await ws.get(`/v1/connections/${fx.connectionId}`)).body,
+    webhook: (await ws.get(`/v1/webhooks/${fx.webhookId}`)).body,
+    deliveries: (await ws.get(`/v1/webhooks/${fx.webhookId}/deliveries`)).body,
+    events: (await ws.get('/v1/events')).body,
+    queue: (await ws.get(`/v1/queues/${fx.queueId}`)).body,
+    slots: (await ws.get(`/v1/queues/${fx.queueId}/slots`)).body,
+    calendar: (await ws.get(CALENDAR)).body,
   };
 }
 
@@ -174,7 +246,7 @@ describe('tenant isolation', () => {
     const text = JSON.stringify(r.body);
     for (const secret of [bFx.postId, bFx.accountId, bFx.mediaId, b.workspaceId, 'B private text', 'B private.png']) expect(text).not.toContain(secret);
     // Word for word what an id that exists nowhere gets.
-    const nowhere = { ...bFx, postId: newId('post'), accountId: newId('account'), mediaId: newId('media') };
+    const nowhere = { ...bFx, postId: newId('post'), accountId: newId('account'), mediaId: newId('media'), connectionId: newId('connection'), webhookId: newId('webhook'), deliveryId: `dlv_${randomBytes(16).toString('hex')}`, queueId: newId('queue'), pendingPostId: newId('post') };
     expect(comparable(r)).toEqual(comparable(await call(a, route, nowhere)));
 
     expect(await snapshot(b.workspaceId)).toEqual(storedBefore);
@@ -219,7 +291,7 @@ describe('tenant isolation', () => {
   it("finds nothing when A filters its posts by B's account id, exactly as for an unknown account", async () => {
     const { ws: a } = await tenantWithObjects('A');
     const { fx: bFx } = await tenantWithObjects('B');
-    expect((await a.get('/v1/posts')).body.data).toHaveLength(1);
+    expect((await a.get('/v1/posts')).body.data).toHaveLength(2); // the scheduled post and the one awaiting approval
     const r = await a.get(`/v1/posts?account_id=${bFx.accountId}`);
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ data: [], next_cursor: null });
@@ -283,7 +355,7 @@ describe('tenant isolation', () => {
     ];
     for (const page of pages) expect(page.status).toBe(200);
     // A's rows are older than all of B's, so a cursor at any of B's rows pages on to A's own, and only those.
-    for (const page of pages.slice(0, 3)) expect(page.body.data.map((p: any) => p.id)).toEqual([aFx.postId]);
+    for (const page of pages.slice(0, 3)) expect(page.body.data.map((p: any) => p.id)).toEqual([aFx.pendingPostId, aFx.postId]);
     for (const page of pages.slice(3)) expect(page.body.data.map((x: any) => x.id)).toEqual([aFx.accountId]);
     const text = JSON.stringify(pages.map((p) => p.body));
     for (const id of [bFx.postId, bNewer.body.id, bFx.accountId, bNewerAccount, b.workspaceId]) expect(text).not.toContain(id);
@@ -415,7 +487,7 @@ describe('authorization', () => {
     const simulatorAccounts = t.sandbox.bluesky.accounts.size;
     const r = await call(reader, route, fx, { 'idempotency-key': `ro-${randomBytes(4).toString('hex')}` });
     expectError(r, 403, 'FORBIDDEN');
-    expect(r.body.error.message).toContain('"write" scope');
+    expect(r.body.error.message).toMatch(/"(write|approve)" scope/);
     expectRateHeaders(r);
     expect(await snapshot(ws.workspaceId)).toEqual(before);
     expect(t.sandbox.bluesky.accounts.size).toBe(simulatorAccounts);
@@ -442,8 +514,8 @@ describe('rate-limit headers', () => {
     expect(ok.status).toBeLessThan(300);
     expectRateHeaders(ok);
     // An error of the same route: another object that does not exist, or a body that is not JSON.
-    const missing = { ...fx, postId: newId('post'), accountId: newId('account'), mediaId: newId('media') };
-    const bad = [fx.postId, fx.accountId, fx.mediaId].some((id) => route.path(fx).includes(id))
+    const missing = { ...fx, postId: newId('post'), accountId: newId('account'), mediaId: newId('media'), connectionId: newId('connection'), webhookId: newId('webhook'), deliveryId: `dlv_${randomBytes(16).toString('hex')}`, queueId: newId('queue'), pendingPostId: newId('post') };
+    const bad = [fx.postId, fx.accountId, fx.mediaId, fx.connectionId, fx.webhookId, fx.queueId, fx.pendingPostId].some((id) => route.path(fx).includes(id))
       ? await call(ws, route, missing)
       : await ws.request(route.method, `${route.path(fx)}${route.method === 'GET' ? '?limit=0' : ''}`, route.method === 'GET' ? undefined : '{not json');
     expect(bad.status).toBeGreaterThanOrEqual(400);
@@ -648,7 +720,7 @@ describe('secrets', () => {
       expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}/);
       expect(text).not.toMatch(/credentials|jwt|password|token/i);
     }
-    expect(Object.keys(answers[1]!.body).sort()).toEqual(['blocked_until', 'created_at', 'display_name', 'external_id', 'id', 'platform', 'sandbox', 'status', 'status_reason', 'updated_at', 'username']);
+    expect(Object.keys(answers[1]!.body).sort()).toEqual(['auth_expires_at', 'blocked_until', 'created_at', 'display_name', 'external_id', 'id', 'kind', 'platform', 'sandbox', 'status', 'status_reason', 'updated_at', 'username']);
   });
 });
 

@@ -154,7 +154,7 @@ describe('a publication handed on by the sweeper', () => {
     const jobs = await claimDue(t.crier.ctx.db, 'wrk_dead', 10, t.config.worker.leaseMs);
     expect(jobs.map((j) => j.id)).toEqual([pub]);
     if (reachesPlatform) {
-      const result = await runPublication(t.crier.ctx, jobs[0]!, new AbortController().signal);
+      const result = await runPublication(t.crier.ctx, jobs[0]!, new AbortController().signal, 'wrk_dead');
       expect(result.outcome.kind).toBe('published'); // the platform took it; the worker dies before writing this
     }
     // The lease runs out (instead of waiting CRIER_LEASE_MS), and the sweeper hands the publication on.

@@ -6,6 +6,8 @@ import type { TSchema } from 'typebox';
 import type { Clock } from '../lib/clock.js';
 import type { Result } from '../lib/result.js';
 import type { TextCounting } from '../domain/text.js';
+import type { ContentIssueCode } from '../http/error-codes.js';
+import type { ConnectorAuth } from './auth-types.js';
 
 export const PLATFORMS = [
   'bluesky',
@@ -59,6 +61,8 @@ export type PublicationDraft = {
   options: Record<string, unknown>;
   /** The post's media in order, as this platform receives them (the rendition when one was made). */
   media: DraftMedia[];
+  /** What an earlier attempt of this publication saved with ctx.checkpoint (null on the first attempt). */
+  checkpoint: Record<string, unknown> | null;
 };
 
 /** One file of a publication. Probed and validated before the publication became due. */
@@ -79,6 +83,16 @@ export type DraftMedia = {
 
 export type Published = { platformPostId: string; url: string };
 
+/**
+ * The platform accepted the work but is still processing it (an Instagram container, a TikTok upload):
+ * the worker stores `ref` and calls `checkStatus` after `checkAfterMs`, until Published or an error.
+ * `ref` must name what was already created so that checking never creates it again. A publication stays
+ * pending at most `CRIER_PENDING_DEADLINE_MS`; then it fails (or is unconfirmed when it may have published).
+ */
+export type Pending = { pending: { ref: Record<string, unknown>; checkAfterMs: number; note?: string } };
+
+export const isPending = (v: Published | Pending): v is Pending => 'pending' in v;
+
 export type Logger = {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
@@ -90,6 +104,19 @@ export type ConnectorCtx<C> = {
   credentials: C;
   /** Persists rotated credentials before they are used (single-use refresh tokens lose nothing). */
   saveCredentials(next: C): Promise<void>;
+  /**
+   * OAuth accounts: renews the credentials through the connector's auth (refresh grant or the platform's
+   * own renewal), saves them, sets `ctx.credentials`, and returns them. Call it once when the platform says
+   * the access token expired, then retry that request once. Errors are already classified (a definitive
+   * invalid_grant is `revoked`).
+   */
+  refresh?(): Promise<Result<C, ConnectorError>>;
+  /**
+   * Saves progress of a multi-step publication durably before going on (e.g. the ids of the thread's
+   * posts published so far), so a later attempt continues from there instead of posting them again.
+   * The next attempt sees it as `draft.checkpoint`.
+   */
+  checkpoint(state: Record<string, unknown>): Promise<void>;
   /** Where the platform API lives for this account (real endpoint, or a simulator). */
   baseUrl: string;
   /** A sandbox account lives on Crier's simulator of the platform. */
@@ -101,7 +128,7 @@ export type ConnectorCtx<C> = {
 };
 
 /** A validation problem found at create time, before anything is scheduled. */
-export type Issue = { code: string; message: string; field?: string; limit?: number; actual?: number };
+export type Issue = { code: ContentIssueCode; message: string; field?: string; limit?: number; actual?: number };
 
 export interface PlatformConnector<C = unknown> {
   readonly id: PlatformId;
@@ -110,9 +137,16 @@ export interface PlatformConnector<C = unknown> {
   readonly optionsSchema: TSchema;
   /** Pure; runs at create time so a post that cannot publish is refused then, not at publish time. */
   validate(draft: { text: string; options: Record<string, unknown>; media: Pick<DraftMedia, 'kind'>[] }): Issue[];
-  publish(ctx: ConnectorCtx<C>, draft: PublicationDraft): Promise<Result<Published, ConnectorError>>;
-  /** Reads back whether an earlier attempt of this publication reached the platform. */
+  publish(ctx: ConnectorCtx<C>, draft: PublicationDraft): Promise<Result<Published | Pending, ConnectorError>>;
+  /** Continues a pending publication (see Pending); required when `publish` can return Pending. */
+  checkStatus?(ctx: ConnectorCtx<C>, draft: PublicationDraft, ref: Record<string, unknown>): Promise<Result<Published | Pending, ConnectorError>>;
+  /**
+   * Reads back whether an earlier attempt of this publication reached the platform (by a marker the
+   * connector put in the request, a deterministic id, or the account's recent posts).
+   */
   findExisting?(ctx: ConnectorCtx<C>, draft: PublicationDraft): Promise<Result<Published | null, ConnectorError>>;
+  /** How accounts connect (OAuth 2.0, or a password flow); absent = sandbox accounts only. */
+  readonly auth?: ConnectorAuth<C>;
   /** Sandbox mode: creates an account on this platform's simulator (no real credentials). */
   readonly sandbox?: {
     createAccount(baseUrl: string, username: string): Promise<SandboxAccount<C>>;

@@ -1,5 +1,6 @@
 // Text length as each platform counts it. Limits come from the connector (data, not code).
-export type TextCounting = 'graphemes' | 'characters';
+/** 'weighted': X's rule (URLs 23, CJK and emoji 2; counted by the connector with twitter-text). */
+export type TextCounting = 'graphemes' | 'characters' | 'weighted';
 
 const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 

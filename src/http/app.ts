@@ -17,6 +17,14 @@ import { registerAccountRoutes } from './routes/accounts.js';
 import { registerPostRoutes } from './routes/posts.js';
 import { registerPostActionRoutes } from './routes/post-actions.js';
 import { registerMediaRoutes } from './routes/media.js';
+import { registerConnectionRoutes } from './routes/connections.js';
+import { registerAppRoutes } from './routes/apps.js';
+import { registerWebhookRoutes } from './routes/webhooks.js';
+import { registerEventRoutes } from './routes/events.js';
+import { registerQueueRoutes } from './routes/queues.js';
+import { registerApprovalRoutes } from './routes/approval.js';
+import { registerCalendarRoutes } from './routes/calendar.js';
+import { openApiWebhooks } from '../webhooks/catalog.js';
 
 export type RouteDeps = { ctx: AppContext; keyVerifier: KeyVerifier };
 
@@ -75,6 +83,8 @@ export async function buildApi(ctx: AppContext, opts: { health: Health; mountSan
         description: 'Publish one post to many social accounts and get each network\'s outcome. Errors: docs/errors.md.',
       },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'crier_sk_… (workspace) or crier_admin_… (operator)' } } },
+      // The plugin's types describe webhooks with OpenAPI 3.0 objects; these are valid 3.1 path items.
+      webhooks: openApiWebhooks() as never,
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String((json as { $id?: string }).$id ?? `def-${i}`) },
     transform: ({ schema, url, route }) => {
@@ -112,6 +122,13 @@ export async function buildApi(ctx: AppContext, opts: { health: Health; mountSan
   registerPostRoutes(app, deps);
   registerPostActionRoutes(app, deps);
   registerMediaRoutes(app, deps);
+  registerConnectionRoutes(app, deps);
+  registerAppRoutes(app, deps);
+  registerWebhookRoutes(app, deps);
+  registerEventRoutes(app, deps);
+  registerQueueRoutes(app, deps);
+  registerApprovalRoutes(app, deps);
+  registerCalendarRoutes(app, deps);
   if (opts.mountSandbox) await app.register(opts.mountSandbox, { prefix: '/sandbox' });
   return app;
 }

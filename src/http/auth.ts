@@ -6,7 +6,7 @@ import type { Db } from '../db/pool.js';
 import { hashKey } from '../lib/api-keys.js';
 import { ApiError } from './errors.js';
 
-export const WORKSPACE_SCOPES = ['read', 'write'] as const;
+export const WORKSPACE_SCOPES = ['read', 'write', 'approve'] as const;
 export type Scope = (typeof WORKSPACE_SCOPES)[number];
 
 export type Principal =
@@ -25,10 +25,10 @@ declare module 'fastify' {
   }
 }
 
-/** `write` includes `read`. */
+/** `write` and `approve` include `read`; `approve` (deciding on posts awaiting approval) is separate from `write`. */
 export function normalizeScopes(scopes: readonly string[]): Scope[] {
   const set = new Set(scopes as Scope[]);
-  if (set.has('write')) set.add('read');
+  if (set.has('write') || set.has('approve')) set.add('read');
   return WORKSPACE_SCOPES.filter((s) => set.has(s));
 }
 

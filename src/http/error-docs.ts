@@ -1,5 +1,5 @@
 // Renders docs/errors.md from the code lists, so the documentation cannot drift (a test compares them).
-import { API_ERRORS, PUBLICATION_ERRORS } from './error-codes.js';
+import { API_ERRORS, CONTENT_ISSUES, PUBLICATION_ERRORS } from './error-codes.js';
 
 export function renderErrorsDoc(): string {
   const lines = [
@@ -28,6 +28,15 @@ export function renderErrorsDoc(): string {
     '| code | meaning |',
     '|---|---|',
     ...Object.entries(PUBLICATION_ERRORS).map(([code, description]) => `| \`${code}\` | ${description} |`),
+    '',
+    '## Content problems',
+    '',
+    'A `CONTENT_INVALID` answer lists each problem in `details`: `{platform, code, message, field?, limit?, actual?, index?}`',
+    '(`index` is the media item the problem is about). Codes:',
+    '',
+    '| code | meaning |',
+    '|---|---|',
+    ...Object.entries(CONTENT_ISSUES).map(([code, description]) => `| \`${code}\` | ${description} |`),
     '',
   ];
   return lines.join('\n');

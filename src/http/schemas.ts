@@ -4,9 +4,9 @@ import { POST_STATUSES, PUBLICATION_STATUSES } from '../domain/lifecycle.js';
 import { ERROR_CATEGORIES, PLATFORMS } from '../connectors/types.js';
 import { API_ERRORS } from './error-codes.js';
 
-const nullable = <T extends TSchema>(s: T) => Type.Union([s, Type.Null()]);
-const instant = (description: string) => Type.String({ format: 'date-time', description });
-const literalUnion = (values: readonly string[], description?: string) => Type.Union(values.map((v) => Type.Literal(v)), { description });
+export const nullable = <T extends TSchema>(s: T) => Type.Union([s, Type.Null()]);
+export const instant = (description: string) => Type.String({ format: 'date-time', description });
+export const literalUnion = (values: readonly string[], description?: string) => Type.Union(values.map((v) => Type.Literal(v)), { description });
 
 export const Id = (prefix: string) => Type.String({ pattern: `^${prefix}_[0-9a-z]{26}$`, description: `\`${prefix}_\` id` });
 
@@ -23,7 +23,7 @@ export const ErrorEnvelope = Type.Object(
 );
 
 export const Workspace = Type.Object(
-  { id: Id('ws'), name: Type.String(), created_at: instant('UTC'), updated_at: instant('UTC') },
+  { id: Id('ws'), name: Type.String(), requires_approval: Type.Boolean(), created_at: instant('UTC'), updated_at: instant('UTC') },
   { $id: 'Workspace' },
 );
 
@@ -32,7 +32,7 @@ export const ApiKey = Type.Object(
     id: Id('key'),
     workspace_id: Id('ws'),
     name: Type.String(),
-    scopes: Type.Array(literalUnion(['read', 'write'])),
+    scopes: Type.Array(literalUnion(['read', 'write', 'approve'])),
     display_hint: Type.String({ description: 'Prefix and last characters, to recognise the key.' }),
     created_at: instant('UTC'),
     last_used_at: nullable(instant('UTC, updated at most once a minute')),
@@ -49,9 +49,11 @@ export const Account = Type.Object(
     display_name: nullable(Type.String()),
     external_id: Type.String({ description: "The account's id on the platform (a DID on Bluesky)." }),
     sandbox: Type.Boolean({ description: "Backed by Crier's simulator of the platform." }),
+    kind: nullable(Type.String({ description: "What it is on the platform: 'user', 'member', 'organization', 'page', 'instagram_business'…" })),
     status: literalUnion(['connected', 'reconnect_required', 'disconnected']),
     status_reason: nullable(Type.String()),
     blocked_until: nullable(instant('The platform rate-limited this account; publications wait until then.')),
+    auth_expires_at: nullable(instant('When the current access token expires (refreshed ahead of time where the platform allows; otherwise reconnect before then).')),
     created_at: instant('UTC'),
     updated_at: instant('UTC'),
   },
@@ -102,6 +104,23 @@ export const Post = Type.Object(
     options: Type.Record(Type.String(), Type.Record(Type.String(), Type.Unknown())),
     scheduled_at: nullable(instant('UTC instant it is (or was) due; null for a draft with no time.')),
     timezone: nullable(Type.String({ description: 'IANA zone the time was given in, if any.' })),
+    requires_approval: Type.Boolean({ description: 'Publishing waits for an approval.' }),
+    approval: nullable(
+      Type.Object({
+        decision: literalUnion(['approved', 'rejected']),
+        by: Type.String({ description: 'The API key id, or `review_link:<id>`.' }),
+        at: instant('UTC'),
+        reason: Type.Optional(Type.String()),
+      }, { description: 'The last decision on this post.' }),
+    ),
+    queue: nullable(
+      Type.Object({
+        id: Type.String(),
+        priority: literalUnion(['high', 'medium', 'low']),
+        slot_at: nullable(instant('The slot the post holds; `scheduled_at` is it plus the jitter chosen when the post was queued.')),
+        pinned: Type.Boolean({ description: 'Given a fixed time: kept when the queue is rearranged.' }),
+      }),
+    ),
     publications: Type.Array(Type.Ref('Publication')),
     created_at: instant('UTC'),
     updated_at: instant('UTC'),

@@ -8,7 +8,7 @@ import type { WorkspaceRow } from '../db/queries/workspaces.js';
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 export function workspaceView(w: WorkspaceRow) {
-  return { id: w.id, name: w.name, created_at: iso(w.created_at), updated_at: iso(w.updated_at) };
+  return { id: w.id, name: w.name, requires_approval: w.requires_approval, created_at: iso(w.created_at), updated_at: iso(w.updated_at) };
 }
 
 export function apiKeyView(k: ApiKeyRow) {
@@ -32,16 +32,18 @@ export function accountView(a: AccountRow) {
     display_name: a.display_name,
     external_id: a.external_id,
     sandbox: a.sandbox,
+    kind: a.kind,
     status: a.status,
     status_reason: a.status_reason,
     blocked_until: a.blocked_until && a.blocked_until > new Date() ? iso(a.blocked_until) : null,
+    auth_expires_at: iso(a.token_expires_at),
     created_at: iso(a.created_at),
     updated_at: iso(a.updated_at),
   };
 }
 
 export function publicationView(p: PublicationRow) {
-  const waiting = p.status === 'scheduled' || p.status === 'retrying';
+  const waiting = p.status === 'scheduled' || p.status === 'retrying' || p.status === 'processing';
   return {
     id: p.id,
     account_id: p.account_id,
@@ -70,6 +72,9 @@ export function postView(post: PostRow, publications: PublicationRow[]) {
     options: post.options,
     scheduled_at: iso(post.scheduled_at),
     timezone: post.timezone,
+    requires_approval: post.requires_approval,
+    approval: post.approval,
+    queue: post.queue_id ? { id: post.queue_id, priority: post.priority ?? 'medium', slot_at: iso(post.queue_slot_at), pinned: post.pinned } : null,
     publications: publications.filter((p) => p.post_id === post.id).map(publicationView),
     created_at: iso(post.created_at),
     updated_at: iso(post.updated_at),

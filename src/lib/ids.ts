@@ -12,6 +12,11 @@ export const ID_PREFIXES = {
   request: 'req',
   worker: 'wrk',
   media: 'med',
+  connection: 'conn',
+  oauthApp: 'app',
+  webhook: 'wh',
+  queue: 'que',
+  reviewLink: 'rvw',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

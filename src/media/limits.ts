@@ -105,13 +105,13 @@ const LIMITS = {
     video: { types: ['video/mp4'], ...H264_AAC, maxBytes: 500 * MB, minMs: 3_000, maxMs: 1_800_000, aspect: { min: 1 / 2.4, max: 2.4, label: '1:2.4 to 2.4:1' } },
   },
   // §3 Facebook Pages: photos under 4 MB, JPG or PNG (Postiz's error map; unconfirmed); several photos via
-  // attached_media (count not in the reference: 10 is Crier's conservative choice). Crier uploads (`source`)
-  // rather than passing `url`/`file_url`, so no public URL is needed. Video goes to /videos (page video);
+  // attached_media (count not in the reference: 10 is Crier's conservative choice). Crier passes `url` /
+  // `file_url` (Facebook pulls), so a public URL is needed, checked when the post is created. Video goes to /videos (page video);
   // the reference only has Reels limits (3–90 s, 24–60 fps), so page-video limits here are Facebook's
   // published 10 GB / 240 min (unconfirmed), H.264/AAC MP4 as the safe choice.
   facebook: {
     name: 'Facebook',
-    delivery: { image: 'upload', video: 'upload' },
+    delivery: { image: 'pull', video: 'pull' },
     maxItems: 10, maxImages: 10, maxVideos: 1, mixed: false,
     image: { types: ['image/jpeg', 'image/png'], maxBytes: 4 * MB, animated: null },
     video: { types: MP4_MOV, ...H264_AAC, maxBytes: 10_000 * MB, minMs: 1_000, maxMs: 14_400_000, maxFps: 60 },

@@ -1,6 +1,7 @@
 // The media pipeline's shared shapes: what a probe learns about a file, where files are stored, and the
 // per-platform plan (use as is, adapt into a rendition, or refuse with a named limit).
 import type { Readable } from 'node:stream';
+import type { ContentIssueCode } from '../http/error-codes.js';
 
 export type MediaKind = 'image' | 'video';
 
@@ -31,7 +32,7 @@ export type MediaInfo = {
 
 /** A problem that stops one platform from accepting a file, named by a documented error code. */
 export type MediaIssue = {
-  code: string; // MEDIA_TOO_LARGE, MEDIA_UNSUPPORTED_TYPE, MEDIA_UNSUPPORTED_CODEC, VIDEO_TOO_LONG, VIDEO_TOO_SHORT, ASPECT_RATIO_OUT_OF_RANGE, FRAME_RATE_OUT_OF_RANGE, IMAGE_TOO_SMALL, TOO_MANY_MEDIA, MEDIA_MIXED_KINDS…
+  code: ContentIssueCode;
   message: string; // names the platform and the limit, e.g. "Bluesky accepts images up to 1,000,000 bytes; this one is 3,402,112 bytes"
   limit?: number | string;
   actual?: number | string;

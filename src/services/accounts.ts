@@ -7,6 +7,8 @@ import type { Tx } from '../db/pool.js';
 import type { AppContext } from '../context.js';
 import { ApiError, notFound } from '../http/errors.js';
 import { sealJson } from '../lib/crypto.js';
+import type { OAuthTokens } from '../connectors/auth-types.js';
+import { nextTokenCheck, renewable } from './account-tokens.js';
 import { newId } from '../lib/ids.js';
 
 /** Binds a credentials ciphertext to its account row (AAD), so it cannot be moved to another account. */
@@ -44,8 +46,13 @@ export async function saveSandboxAccount(
     sandbox: true,
     credentials: sealJson(ctx.keyRing, created.credentials, credentialsAad(id)),
   });
+  // Sandbox OAuth tokens expire like real ones: the token job renews them ahead of time too.
+  const creds = created.credentials as Partial<OAuthTokens>;
+  if (creds.expiresAt) {
+    await tx.query('UPDATE accounts SET token_expires_at = $2, next_token_check_at = $3 WHERE id = $1', [id, creds.expiresAt, nextTokenCheck(creds, ctx.clock.now(), renewable(platform, creds))]);
+  }
   await insertEvents(tx, [{ workspaceId, type: 'account.connected', data: { account_id: id, platform, username: account.username, sandbox: true } }]);
-  return account;
+  return (await getAccount(tx, workspaceId, id))!;
 }
 
 export async function disconnectAccount(tx: Tx, workspaceId: string, accountId: string, reason: string): Promise<AccountRow> {

@@ -22,9 +22,15 @@ export type ClaimedJob = {
   options: Record<string, Record<string, unknown>>;
   account_status: string;
   account_sandbox: boolean;
+  /** Mastodon: the account's instance, where its API is. */
+  account_instance_url: string | null;
   credentials: Buffer | null;
   post_media: PostMediaItem[];
   media_plan: PlanEntry[] | null;
+  /** Set while the platform processes an earlier attempt's work: this claim checks on it (no new publish). */
+  pending: { ref: Record<string, unknown>; note?: string } | null;
+  pending_since: Date | null;
+  checkpoint: Record<string, unknown> | null;
 };
 
 export async function claimDue(db: Db, workerId: string, limit: number, leaseMs: number): Promise<ClaimedJob[]> {
@@ -35,7 +41,7 @@ export async function claimDue(db: Db, workerId: string, limit: number, leaseMs:
     const { rows: picked } = await tx.query<{ id: string }>(
       `WITH due_accounts AS (
          SELECT DISTINCT account_id FROM publications
-         WHERE status IN ('scheduled', 'retrying') AND next_attempt_at <= now()
+         WHERE status IN ('scheduled', 'retrying', 'processing') AND next_attempt_at <= now()
        ),
        accts AS (
          SELECT a.id,
@@ -50,24 +56,29 @@ export async function claimDue(db: Db, workerId: string, limit: number, leaseMs:
          FROM accts a
          CROSS JOIN LATERAL (
            SELECT p.id, p.next_attempt_at FROM publications p
-           WHERE p.account_id = a.id AND p.status IN ('scheduled', 'retrying') AND p.next_attempt_at <= now()
+           WHERE p.account_id = a.id AND p.status IN ('scheduled', 'retrying', 'processing') AND p.next_attempt_at <= now()
            ORDER BY p.next_attempt_at
            LIMIT greatest(a.free, 0)
          ) c
        )
        SELECT p.id FROM publications p
        WHERE p.id = ANY (ARRAY(SELECT id FROM candidates ORDER BY next_attempt_at LIMIT $1))
-         AND p.status IN ('scheduled', 'retrying') AND p.next_attempt_at <= now()
+         AND p.status IN ('scheduled', 'retrying', 'processing') AND p.next_attempt_at <= now()
        FOR NO KEY UPDATE OF p SKIP LOCKED`,
       [limit],
     );
     if (picked.length === 0) return [];
-    const { rows: claimed } = await tx.query<{ id: string; attempts: number; needs_reconcile: boolean; workspace_id: string; next_attempt_at: Date }>(
+    // A status check of a processing publication is recorded like an attempt but does not use up retries.
+    const { rows: claimed } = await tx.query<{ id: string; attempts: number; number: number; kind: string; workspace_id: string; next_attempt_at: Date }>(
       `UPDATE publications
-       SET status = 'publishing', attempts = attempts + 1, lease_owner = $1,
+       SET status = 'publishing',
+           attempts = attempts + CASE WHEN status = 'processing' THEN 0 ELSE 1 END,
+           checks = checks + CASE WHEN status = 'processing' THEN 1 ELSE 0 END,
+           lease_owner = $1,
            lease_expires_at = now() + make_interval(secs => $3::double precision / 1000), updated_at = now()
        WHERE id = ANY($2)
-       RETURNING id, attempts, needs_reconcile, workspace_id, next_attempt_at`,
+       RETURNING id, attempts, attempts + checks AS number, workspace_id, next_attempt_at,
+                 CASE WHEN needs_reconcile THEN 'reconcile' WHEN pending IS NOT NULL THEN 'check' ELSE 'publish' END AS kind`,
       [workerId, picked.map((p) => p.id), leaseMs],
     );
     if (claimed.length === 0) return [];
@@ -79,8 +90,8 @@ export async function claimDue(db: Db, workerId: string, limit: number, leaseMs:
         attemptIds,
         claimed.map((c) => c.id),
         claimed.map((c) => c.workspace_id),
-        claimed.map((c) => c.attempts),
-        claimed.map((c) => (c.needs_reconcile ? 'reconcile' : 'publish')),
+        claimed.map((c) => c.number),
+        claimed.map((c) => c.kind),
         workerId,
       ],
     );
@@ -94,7 +105,7 @@ export async function claimDue(db: Db, workerId: string, limit: number, leaseMs:
     );
     const { rows } = await tx.query<Omit<ClaimedJob, 'attempt_id'>>(
       `SELECT p.id, p.workspace_id, p.post_id, p.account_id, p.platform, p.attempts, p.needs_reconcile, p.scheduled_at,
-              p.next_attempt_at, p.media_plan, po.text, po.options, po.media AS post_media, a.status AS account_status, a.sandbox AS account_sandbox, a.credentials
+              p.next_attempt_at, p.media_plan, p.pending, p.pending_since, p.checkpoint, po.text, po.options, po.media AS post_media, a.status AS account_status, a.sandbox AS account_sandbox, a.instance_url AS account_instance_url, a.credentials
        FROM publications p JOIN posts po ON po.id = p.post_id JOIN accounts a ON a.id = p.account_id
        WHERE p.id = ANY($1)`,
       [claimed.map((c) => c.id)],
@@ -107,7 +118,7 @@ export async function claimDue(db: Db, workerId: string, limit: number, leaseMs:
 /** The earliest time something is waiting for (to sleep exactly until then when idle). */
 export async function nextDueAt(db: Db): Promise<Date | null> {
   const { rows } = await db.query<{ at: Date | null }>(
-    `SELECT min(next_attempt_at) AS at FROM publications WHERE status IN ('scheduled', 'retrying')`,
+    `SELECT min(next_attempt_at) AS at FROM publications WHERE status IN ('scheduled', 'retrying', 'processing')`,
   );
   return rows[0]?.at ?? null;
 }

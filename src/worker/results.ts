@@ -15,6 +15,15 @@ const ATTEMPT_OUTCOME: Record<RunResult['outcome']['kind'], string> = {
   retry: 'retry',
   failed: 'failed',
   unconfirmed: 'unknown',
+  processing: 'processing',
+};
+
+const STATUS: Record<RunResult['outcome']['kind'], string> = {
+  published: 'published',
+  retry: 'retrying',
+  failed: 'failed',
+  unconfirmed: 'unconfirmed',
+  processing: 'processing',
 };
 
 export async function writeResults(ctx: AppContext, workerId: string, results: RunResult[], metrics?: Metrics): Promise<void> {
@@ -32,22 +41,26 @@ export async function writeResults(ctx: AppContext, workerId: string, results: R
          error = v.error,
          needs_reconcile = v.needs_reconcile,
          next_attempt_at = v.next_attempt_at,
+         -- The platform's reference survives retries (a retried check continues it) and ends with the publication.
+         pending = CASE WHEN v.status = 'processing' THEN v.pending WHEN v.status = 'retrying' THEN p.pending END,
+         pending_since = CASE WHEN v.status = 'processing' THEN coalesce(p.pending_since, now()) WHEN v.status = 'retrying' THEN p.pending_since END,
          published_at = CASE WHEN v.status = 'published' THEN now() END,
          finished_at = CASE WHEN v.status IN ('published', 'failed', 'unconfirmed') THEN now() END,
          lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::boolean[], $8::timestamptz[])
-         AS v(id, status, platform_post_id, url, error, needs_reconcile, next_attempt_at)
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::boolean[], $8::timestamptz[], $9::jsonb[])
+         AS v(id, status, platform_post_id, url, error, needs_reconcile, next_attempt_at, pending)
        WHERE p.id = v.id AND p.status = 'publishing' AND p.lease_owner = $1
        RETURNING ${PUB_COLUMNS.split(',').map((c) => `p.${c.trim()}`).join(', ')}`,
       [
         workerId,
         results.map((r) => r.job.id),
-        results.map((r) => (r.outcome.kind === 'retry' ? 'retrying' : r.outcome.kind)),
+        results.map((r) => STATUS[r.outcome.kind]),
         results.map((r) => (r.outcome.kind === 'published' ? r.outcome.platformPostId : null)),
         results.map((r) => (r.outcome.kind === 'published' ? r.outcome.url : null)),
-        results.map((r) => (r.outcome.kind === 'published' ? null : JSON.stringify(r.outcome.error))),
+        results.map((r) => ('error' in r.outcome ? JSON.stringify(r.outcome.error) : null)),
         results.map((r) => r.outcome.kind === 'retry' && r.outcome.needsReconcile),
-        results.map((r) => (r.outcome.kind === 'retry' ? r.outcome.at : null)),
+        results.map((r) => (r.outcome.kind === 'retry' || r.outcome.kind === 'processing' ? r.outcome.at : null)),
+        results.map((r) => (r.outcome.kind === 'processing' ? JSON.stringify({ ref: r.outcome.ref, note: r.outcome.note }) : null)),
       ],
     );
     await tx.query(
@@ -57,10 +70,12 @@ export async function writeResults(ctx: AppContext, workerId: string, results: R
       [
         results.map((r) => r.job.attempt_id),
         results.map((r) => (r.outcome.kind === 'published' && r.outcome.found ? 'found' : ATTEMPT_OUTCOME[r.outcome.kind])),
-        results.map((r) => (r.outcome.kind === 'published' ? null : JSON.stringify(r.outcome.error))),
+        results.map((r) => ('error' in r.outcome ? JSON.stringify(r.outcome.error) : null)),
       ],
     );
-    await insertEvents(tx, updated.map(publicationEvent));
+    // A processing publication says so once (when it starts processing), not at every status check.
+    const firstProcessing = new Set(results.filter((r) => r.outcome.kind === 'processing' && !r.job.pending).map((r) => r.job.id));
+    await insertEvents(tx, updated.filter((u) => u.status !== 'processing' || firstProcessing.has(u.id)).map(publicationEvent));
     await refreshPostStatuses(tx, [...new Set(updated.map((u) => u.post_id))]);
     return updated;
   });
@@ -88,7 +103,7 @@ async function applyAccountEffect(ctx: AppContext, r: RunResult): Promise<void> 
          credentials = CASE WHEN $2 = 'disconnected' THEN NULL ELSE credentials END,
          disconnected_at = CASE WHEN $2 = 'disconnected' THEN now() ELSE disconnected_at END
        WHERE id = $1 AND status = 'connected' RETURNING status, platform`,
-      [accountId, effect.kind, effect.reason],
+      [accountId, effect.kind === 'disconnect' ? 'disconnected' : 'reconnect_required', effect.reason],
     );
     if (rows.length === 0) return; // already changed by another publication's result
     const type = effect.kind === 'disconnect' ? 'account.disconnected' : 'account.reconnect_required';

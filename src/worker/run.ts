@@ -2,10 +2,12 @@
 // then publish, then classify the result into what happens next. Decides; writes nothing itself.
 import type { AppContext } from '../context.js';
 import { PLATFORM_BASE_URLS, getConnector } from '../connectors/registry.js';
-import type { ConnectorCtx, ConnectorError, DraftMedia, PlatformConnector, PublicationDraft } from '../connectors/types.js';
+import { isPending, type ConnectorCtx, type ConnectorError, type DraftMedia, type Pending, type PlatformConnector, type PublicationDraft, type Published } from '../connectors/types.js';
 import { canRetry, nextRetryDelayMs } from '../domain/retry.js';
 import { openJson, sealJson } from '../lib/crypto.js';
 import { credentialsAad } from '../services/accounts.js';
+import { refreshAccount, renewable } from '../services/account-tokens.js';
+import type { OAuthTokens } from '../connectors/auth-types.js';
 import { draftMediaFor } from '../services/media-delivery.js';
 import { effectiveText } from '../services/validate-post.js';
 import type { PublicationError } from '../db/queries/posts.js';
@@ -15,7 +17,9 @@ export type Outcome =
   | { kind: 'published'; platformPostId: string; url: string; found: boolean }
   | { kind: 'retry'; error: PublicationError; at: Date; needsReconcile: boolean }
   | { kind: 'failed'; error: PublicationError }
-  | { kind: 'unconfirmed'; error: PublicationError };
+  | { kind: 'unconfirmed'; error: PublicationError }
+  /** The platform is processing what this attempt created: check again at `at` with `ref`. */
+  | { kind: 'processing'; ref: Record<string, unknown>; note?: string; at: Date };
 
 /** What the account should become after an error (auth lost, access revoked, rate-limited). */
 export type AccountEffect =
@@ -29,7 +33,7 @@ function toPublicationError(e: ConnectorError): PublicationError {
   return { code: e.code, category: e.category, platform_code: e.platformCode ?? null, message: e.message, retryable: e.retryable };
 }
 
-export async function runPublication(ctx: AppContext, job: ClaimedJob, shutdown: AbortSignal): Promise<RunResult> {
+export async function runPublication(ctx: AppContext, job: ClaimedJob, shutdown: AbortSignal, workerId: string): Promise<RunResult> {
   const startedAt = ctx.clock.now();
   const done = (outcome: Outcome, account?: AccountEffect): RunResult => ({ job, outcome, account, startedAt });
   const connector = getConnector(job.platform);
@@ -40,7 +44,7 @@ export async function runPublication(ctx: AppContext, job: ClaimedJob, shutdown:
     const code = job.account_status === 'reconnect_required' ? 'PLATFORM_AUTH_EXPIRED' : 'ACCOUNT_DISCONNECTED';
     return done({ kind: 'failed', error: { code, category: code === 'ACCOUNT_DISCONNECTED' ? 'revoked' : 'auth_expired', message: `the account is ${job.account_status}; reconnect it and publish again`, retryable: false } });
   }
-  const baseUrl = job.account_sandbox ? `${ctx.sandboxUrl}/${job.platform}` : PLATFORM_BASE_URLS[connector.id];
+  const baseUrl = job.account_sandbox ? `${ctx.sandboxUrl}/${job.platform}` : (job.account_instance_url ?? PLATFORM_BASE_URLS[connector.id]);
   if (!baseUrl || (job.account_sandbox && !ctx.sandboxUrl)) {
     return done({ kind: 'failed', error: { code: 'CONNECTOR_FAILED', category: 'permanent', message: ctx.config.sandbox ? 'this worker does not know where the sandbox simulators are: set CRIER_SANDBOX_URL to the API\'s /sandbox URL' : 'sandbox mode is off on this instance (CRIER_SANDBOX=false), so sandbox accounts cannot publish', retryable: false } });
   }
@@ -64,6 +68,15 @@ export async function runPublication(ctx: AppContext, job: ClaimedJob, shutdown:
     saveCredentials: async (next) => {
       await ctx.db.query('UPDATE accounts SET credentials = $2, updated_at = now() WHERE id = $1', [job.account_id, sealJson(ctx.keyRing, next, credentialsAad(job.account_id))]);
     },
+    refresh: connector.auth?.kind === 'oauth2' ? () => refreshFor(ctx, cctx, job.account_id) : undefined,
+    checkpoint: async (state) => {
+      // Fenced like results: a worker that lost its lease must not overwrite the new owner's progress.
+      const { rowCount } = await ctx.db.query(
+        `UPDATE publications SET checkpoint = $3, updated_at = now() WHERE id = $1 AND lease_owner = $2 AND status = 'publishing'`,
+        [job.id, workerId, JSON.stringify(state)],
+      );
+      if (rowCount === 0) throw new Error('lost the lease on this publication; stopping before the next step');
+    },
     baseUrl,
     sandbox: job.account_sandbox,
     clock: ctx.clock,
@@ -76,8 +89,15 @@ export async function runPublication(ctx: AppContext, job: ClaimedJob, shutdown:
     text: effectiveText({ text: job.text, options: job.options }, job.platform),
     options: job.options[job.platform] ?? {},
     media,
+    checkpoint: job.checkpoint,
   };
   try {
+    // A token about to expire is renewed before the attempt rather than failing half-way through it.
+    const tokens = cctx.credentials as Partial<OAuthTokens>;
+    if (cctx.refresh && renewable(job.platform, tokens) && tokens.expiresAt && Date.parse(tokens.expiresAt) - ctx.clock.now().getTime() < 60_000) {
+      const renewed = await cctx.refresh();
+      if (!renewed.ok) return classify(ctx, connector, job, renewed.error, done);
+    }
     return await attempt(ctx, connector, cctx, draft, job, done);
   } catch (error) {
     // A connector bug may strike after the request left: treat the outcome as unknown.
@@ -108,10 +128,37 @@ async function attempt(
       if (found.value) return done({ kind: 'published', platformPostId: found.value.platformPostId, url: found.value.url, found: true });
     }
   }
-  const result = await connector.publish(cctx, draft);
-  if (result.ok) return done({ kind: 'published', platformPostId: result.value.platformPostId, url: result.value.url, found: false });
-  return classify(ctx, connector, job, result.error, done);
+  let result;
+  if (job.pending) {
+    const waited = ctx.clock.now().getTime() - (job.pending_since ?? ctx.clock.now()).getTime();
+    if (waited > ctx.config.worker.pendingDeadlineMs) {
+      return done({ kind: 'failed', error: { code: 'PLATFORM_TIMEOUT', category: 'transient', message: `the platform was still processing after ${Math.round(waited / 60_000)} minutes${job.pending.note ? ` (${job.pending.note})` : ''}; Crier stopped waiting`, retryable: false } });
+    }
+    if (!connector.checkStatus) return done({ kind: 'failed', error: connectorBug('it left a publication processing but cannot check on it') });
+    result = await connector.checkStatus(cctx, draft, job.pending.ref);
+  } else {
+    result = await connector.publish(cctx, draft);
+  }
+  if (!result.ok) return classify(ctx, connector, job, result.error, done);
+  return done(success(ctx, connector, result.value));
 }
+
+/** Renews the account's tokens (under its row lock; another worker's fresh tokens are taken as they are). */
+async function refreshFor(ctx: AppContext, cctx: ConnectorCtx<unknown>, accountId: string) {
+  const current = cctx.credentials as OAuthTokens;
+  const r = await refreshAccount(ctx, accountId, current.accessToken);
+  if (r.ok) cctx.credentials = r.value;
+  return r;
+}
+
+function success(ctx: AppContext, connector: PlatformConnector<unknown>, v: Published | Pending): Outcome {
+  if (!isPending(v)) return { kind: 'published', platformPostId: v.platformPostId, url: v.url, found: false };
+  if (!connector.checkStatus) return { kind: 'failed', error: connectorBug('it answered "processing" but cannot check on it') };
+  const delay = Math.min(Math.max(v.pending.checkAfterMs, 1_000), 3_600_000);
+  return { kind: 'processing', ref: v.pending.ref, note: v.pending.note, at: new Date(ctx.clock.now().getTime() + delay) };
+}
+
+const connectorBug = (what: string): PublicationError => ({ code: 'CONNECTOR_FAILED', category: 'permanent', message: `connector bug: ${what}`, retryable: false });
 
 /**
  * The read-back itself failed. If the last attempt's outcome was definite, this is an ordinary error;

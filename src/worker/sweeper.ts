@@ -9,11 +9,13 @@ import { insertEvents } from '../db/queries/events.js';
 import type { PublicationRow } from '../db/queries/posts.js';
 import { lockPosts, publicationEvent, refreshPostStatuses } from '../db/queries/publications.js';
 import { IDEMPOTENCY_TTL_HOURS } from '../http/idempotency.js';
+import { runTokenChecks } from '../services/account-tokens.js';
+import { recoverDeliveries } from '../webhooks/delivery.js';
 import { deleteExpiredMedia } from './media-retention.js';
 
 const SWEEP_LOCK = 0x63727377; // "crsw"
 
-export type SweepReport = { leasesRecovered: number; unconfirmed: number; overdue: number; mediaDeleted: number };
+export type SweepReport = { leasesRecovered: number; unconfirmed: number; overdue: number; mediaDeleted: number; tokensChecked: number; deliveriesRecovered: number };
 
 export async function sweep(ctx: AppContext): Promise<SweepReport | undefined> {
   const report = await withTransaction(ctx.db, async (tx) => {
@@ -53,7 +55,7 @@ export async function sweep(ctx: AppContext): Promise<SweepReport | undefined> {
 
     const { rows: overdue } = await tx.query<{ n: number }>(
       `SELECT count(*) AS n FROM publications
-       WHERE status IN ('scheduled', 'retrying') AND next_attempt_at < now() - make_interval(secs => $1::double precision / 1000)`,
+       WHERE status IN ('scheduled', 'retrying', 'processing') AND next_attempt_at < now() - make_interval(secs => $1::double precision / 1000)`,
       [ctx.config.worker.overdueAfterMs],
     );
     await tx.query(`DELETE FROM idempotency_keys WHERE created_at < now() - interval '${IDEMPOTENCY_TTL_HOURS} hours'`);
@@ -63,10 +65,15 @@ export async function sweep(ctx: AppContext): Promise<SweepReport | undefined> {
       unconfirmed: recovered.filter((r) => r.status === 'unconfirmed').length,
       overdue: overdue[0]!.n,
       mediaDeleted: 0,
+      tokensChecked: 0,
+      deliveriesRecovered: 0,
     };
   });
   // Only the sweeper that held the lock; its own transactions, so file deletes never hold the sweep open.
   if (report) report.mediaDeleted = await deleteExpiredMedia(ctx);
+  // Token refreshes and reconnect warnings: one sweeper at a time, so two never refresh the same account at once.
+  if (report) report.tokensChecked = await runTokenChecks(ctx);
+  if (report) report.deliveriesRecovered = await recoverDeliveries(ctx.db);
   if (report && (report.leasesRecovered || report.unconfirmed)) ctx.log.warn(report, 'recovered publications of a worker that stopped');
   if (report?.overdue) ctx.log.warn({ overdue: report.overdue }, 'publications are overdue: is a worker running, or are accounts blocked?');
   return report;

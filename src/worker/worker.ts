@@ -2,13 +2,14 @@
 // batches, and sleeps exactly until the next due time (or a NOTIFY from the API, or a finished slot).
 import pg from 'pg';
 import type { AppContext } from '../context.js';
-import { DUE_CHANNEL, MEDIA_CHANNEL } from '../context.js';
+import { DUE_CHANNEL, MEDIA_CHANNEL, WEBHOOK_CHANNEL } from '../context.js';
 import { newId } from '../lib/ids.js';
 import type { Metrics } from '../metrics.js';
 import { claimDue, nextDueAt, type ClaimedJob } from './claim.js';
 import { writeResults } from './results.js';
 import { runPublication, type RunResult } from './run.js';
 import { startMediaLoop } from './media-loop.js';
+import { startWebhookLoop } from './webhook-loop.js';
 import { sweep } from './sweeper.js';
 
 const CLAIM_BATCH = 100;
@@ -63,7 +64,7 @@ export async function startWorker(ctx: AppContext, metrics?: Metrics): Promise<W
     else flushTimer ??= setTimeout(flush, FLUSH_AFTER_MS);
   };
   const run = (job: ClaimedJob) => {
-    runPublication(ctx, job, shutdown.signal).then(onResult, (error) => {
+    runPublication(ctx, job, shutdown.signal, id).then(onResult, (error) => {
       log.error({ err: error, publication_id: job.id }, 'publication run crashed; the sweeper will recover it');
       inflight--;
     });
@@ -77,7 +78,8 @@ export async function startWorker(ctx: AppContext, metrics?: Metrics): Promise<W
     sweep(ctx).catch((e) => log.warn({ err: e }, 'sweep failed'));
   }, cfg.sweepIntervalMs);
   const media = startMediaLoop(ctx, id, log);
-  const listener = await listen(ctx, { [DUE_CHANNEL]: wakeUp, [MEDIA_CHANNEL]: () => media.wake() }, log);
+  const webhooks = startWebhookLoop(ctx, id, log);
+  const listener = await listen(ctx, { [DUE_CHANNEL]: wakeUp, [MEDIA_CHANNEL]: () => media.wake(), [WEBHOOK_CHANNEL]: () => webhooks.wake() }, log);
 
   const loop = (async () => {
     while (!stopping) {
@@ -122,6 +124,7 @@ export async function startWorker(ctx: AppContext, metrics?: Metrics): Promise<W
       wakeUp();
       await loop;
       const mediaStopped = media.stop();
+      const webhooksStopped = webhooks.stop();
       // Let in-flight publish calls finish; past the grace period abort them (their outcome is then
       // unknown and the next worker reads back before anything is re-posted).
       const deadline = Date.now() + SHUTDOWN_GRACE_MS;
@@ -133,6 +136,7 @@ export async function startWorker(ctx: AppContext, metrics?: Metrics): Promise<W
         await Promise.all(writes);
       }
       await mediaStopped;
+      await webhooksStopped;
       clearInterval(heartbeat);
       clearInterval(sweeper);
       await listener.close();

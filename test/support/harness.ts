@@ -1,6 +1,7 @@
 // Test harness: a fresh database per test file (cloned from the template), a Crier (API + worker) and the
 // platform simulators on real ports, and a fresh workspace with its own key per test.
 import { randomBytes } from 'node:crypto';
+import net, { type AddressInfo } from 'node:net';
 import pg from 'pg';
 import pino from 'pino';
 import { inject } from 'vitest';
@@ -68,11 +69,25 @@ export type TestCrier = {
   stop(): Promise<void>;
 };
 
-/** Starts simulators + Crier on a fresh database. Call `stop()` in afterAll. */
-export async function startTestCrier(opts: { env?: TestEnv; role?: Role; clock?: Clock; log?: pino.Logger } = {}): Promise<TestCrier> {
+/** A free port on 127.0.0.1 (for a server that must know its own URL before it starts). */
+export async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/**
+ * Starts simulators + Crier on a fresh database. Call `stop()` in afterAll. `publicUrl: true` gives Crier
+ * its own address as CRIER_PUBLIC_URL (platforms that pull media, the OAuth callback).
+ */
+export async function startTestCrier(opts: { env?: TestEnv; role?: Role; clock?: Clock; log?: pino.Logger; publicUrl?: boolean } = {}): Promise<TestCrier> {
   const db = await createTestDatabase();
   const sandbox = await startSandboxServer();
-  const config = loadConfig(testEnv(db, sandbox.url, opts.env));
+  const own = opts.publicUrl ? await freePort() : undefined;
+  const env = own ? { PORT: String(own), CRIER_PUBLIC_URL: `http://127.0.0.1:${own}`, ...opts.env } : opts.env;
+  const config = loadConfig(testEnv(db, sandbox.url, env));
   const log = opts.log ?? pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
   const crier = await startCrier(config, opts.role ?? 'all', { clock: opts.clock, log });
   const sql = new pg.Pool({ connectionString: db.url, max: 3 });
@@ -150,7 +165,8 @@ async function newTenant(baseUrl: string, operator: Client, name: string): Promi
     if (k.status !== 201) throw new Error(`api key: ${k.status} ${JSON.stringify(k.body)}`);
     return k.body.key as string;
   };
-  const key = await makeKey(['read', 'write']);
+  // The tenant's own key can do everything a workspace key can (approving posts included).
+  const key = await makeKey(['read', 'write', 'approve']);
   const c = client(baseUrl, key);
   return {
     ...c,

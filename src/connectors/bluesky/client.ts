@@ -4,7 +4,7 @@ import { request, type HttpResponse } from '../http.js';
 import type { ConnectorError } from '../types.js';
 import type { Result } from '../../lib/result.js';
 
-export type BlueskySession = { did: string; handle: string; accessJwt: string; refreshJwt: string };
+export type BlueskySession = { did: string; handle: string; accessJwt: string; refreshJwt: string; didDoc?: unknown };
 
 type Call = Promise<Result<HttpResponse, ConnectorError>>;
 
@@ -58,4 +58,9 @@ export function uploadBlob(baseUrl: string, accessJwt: string, bytes: { stream: 
     body: bytes,
     signal,
   });
+}
+
+/** A handle to its DID (any handle: the PDS resolves it through DNS or HTTPS, or knows it). No auth. */
+export function resolveHandle(baseUrl: string, handle: string, signal: AbortSignal): Call {
+  return request(`${xrpc(baseUrl, 'com.atproto.identity.resolveHandle')}?${new URLSearchParams({ handle })}`, { signal });
 }

@@ -1,21 +1,27 @@
-// Bluesky (AT Protocol): posts with images or a video (media.ts: uploadBlob, then an embed), a deterministic
-// record key per publication, session refresh with rotation, and read-back by record key. Facets and threads
-// arrive with the "Real connectors I" issue; the limits below are the real ones (platforms.md §9).
+// Bluesky (AT Protocol): posts with facets (links, mentions, hashtags in UTF-8 byte offsets), images or a
+// video (media.ts) or a link card (linkcard.ts), threads and replies (publish.ts, replies.ts); a
+// deterministic record key per post so read-back knows where to look; session refresh with rotation
+// (session.ts); sign-in with an app password (auth.ts). The limits are the real ones (platforms.md §9).
 import { randomBytes } from 'node:crypto';
 import { Type } from 'typebox';
 import { graphemeCount, utf8Bytes } from '../../domain/text.js';
 import { err, ok, type Result } from '../../lib/result.js';
-import type { HttpResponse } from '../http.js';
 import type { ConnectorCtx, ConnectorError, Issue, PlatformConnector, PublicationDraft, Published } from '../types.js';
+import { blueskyAuth } from './auth.js';
 import * as client from './client.js';
-import { isExpiredToken, mapXrpcError, xrpcErrorName } from './errors.js';
-import { embedMedia, mediaIssues } from './media.js';
+import { mapXrpcError, xrpcErrorName } from './errors.js';
+import { mediaIssues } from './media.js';
+import { postUrl, publishPosts, threadTexts, type BlueskyOptions } from './publish.js';
+import { parseReplyTarget, POST_COLLECTION } from './replies.js';
+import { apiBase, type BlueskyCredentials } from './session.js';
 import { tidForPublication } from './tid.js';
 
-export type BlueskyCredentials = client.BlueskySession & { appPassword?: string };
+export type { BlueskyCredentials } from './session.js';
 
-const COLLECTION = 'app.bsky.feed.post';
 const LIMITS = { text: { maxLength: 300, counting: 'graphemes' as const, maxBytes: 3000 } };
+export const THREAD_MAX_ITEMS = 25;
+
+const httpUrl = (description: string) => Type.String({ pattern: '^https?://', maxLength: 2000, description });
 
 const optionsSchema = Type.Object(
   {
@@ -23,93 +29,84 @@ const optionsSchema = Type.Object(
     langs: Type.Optional(
       Type.Array(Type.String({ pattern: '^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$' }), { maxItems: 3, description: 'BCP-47 language tags.' }),
     ),
+    thread: Type.Optional(
+      Type.Array(Type.Object({ text: Type.String() }, { additionalProperties: false }), {
+        minItems: 1,
+        maxItems: THREAD_MAX_ITEMS,
+        description: 'Follow-up posts published as replies in order after the main post (text only; media stays on the first post).',
+      }),
+    ),
+    reply_to: Type.Optional(Type.String({ maxLength: 1000, description: 'Publishes the post as a reply to this Bluesky post: its at:// URI or its bsky.app URL.' })),
+    link_card: Type.Optional(
+      Type.Union([
+        Type.Literal(false, { description: 'No link card, even when the text has a link.' }),
+        Type.Object(
+          {
+            uri: httpUrl('The page the card opens.'),
+            title: Type.Optional(Type.String({ maxLength: 300 })),
+            description: Type.Optional(Type.String({ maxLength: 1000 })),
+            thumb_url: Type.Optional(httpUrl('An image for the card, fetched through the SSRF guard and shrunk under 1 MB.')),
+          },
+          { additionalProperties: false, description: 'The card shown for a post without media. Without title and description they are read from the page (OpenGraph).' },
+        ),
+      ]),
+    ),
   },
   { additionalProperties: false },
 );
 
-function validate(draft: { text: string; media: { kind: 'image' | 'video' }[] }): Issue[] {
+function textIssues(text: string, field: string): Issue[] {
   const issues: Issue[] = [];
-  const graphemes = graphemeCount(draft.text);
+  const graphemes = graphemeCount(text);
   if (graphemes > LIMITS.text.maxLength) {
-    issues.push({ code: 'TEXT_TOO_LONG', field: 'text', limit: LIMITS.text.maxLength, actual: graphemes, message: `Bluesky allows ${LIMITS.text.maxLength} graphemes; this text has ${graphemes}` });
+    issues.push({ code: 'TEXT_TOO_LONG', field, limit: LIMITS.text.maxLength, actual: graphemes, message: `Bluesky allows ${LIMITS.text.maxLength} graphemes; ${field} has ${graphemes}` });
   }
-  const bytes = utf8Bytes(draft.text);
+  const bytes = utf8Bytes(text);
   if (bytes > LIMITS.text.maxBytes) {
-    issues.push({ code: 'TEXT_TOO_LONG', field: 'text', limit: LIMITS.text.maxBytes, actual: bytes, message: `Bluesky allows ${LIMITS.text.maxBytes} bytes of UTF-8; this text has ${bytes}` });
+    issues.push({ code: 'TEXT_TOO_LONG', field, limit: LIMITS.text.maxBytes, actual: bytes, message: `Bluesky allows ${LIMITS.text.maxBytes} bytes of UTF-8; ${field} has ${bytes}` });
   }
-  if (draft.text.trim().length === 0 && draft.media.length === 0) {
-    issues.push({ code: 'TEXT_EMPTY', field: 'text', message: 'Bluesky needs text when a post has no media' });
-  }
-  issues.push(...mediaIssues(draft.media));
   return issues;
 }
 
-function postUrl(ctx: ConnectorCtx<BlueskyCredentials>, rkey: string): string {
-  // Sandbox accounts get a page on the simulator; real ones the bsky.app page.
-  const web = ctx.sandbox ? ctx.baseUrl.replace(/\/$/, '') : 'https://bsky.app';
-  return `${web}/profile/${ctx.credentials.handle}/post/${rkey}`;
+function validate(draft: { text: string; options: Record<string, unknown>; media: { kind: 'image' | 'video' }[] }): Issue[] {
+  const options = draft.options as BlueskyOptions;
+  const issues = textIssues(draft.text, 'text');
+  if (draft.text.trim().length === 0 && draft.media.length === 0) {
+    issues.push({ code: 'TEXT_EMPTY', field: 'text', message: 'Bluesky needs text when a post has no media' });
+  }
+  for (const [i, item] of (options.thread ?? []).entries()) {
+    const field = `options.bluesky.thread[${i}].text`;
+    issues.push(...textIssues(item.text, field));
+    if (item.text.trim().length === 0) issues.push({ code: 'TEXT_EMPTY', field, message: `a post of a thread needs text (${field} is empty)` });
+  }
+  if (options.reply_to !== undefined && !parseReplyTarget(options.reply_to)) {
+    issues.push({ code: 'OPTION_INVALID', field: 'options.bluesky.reply_to', message: 'reply_to takes a post\'s at://…/app.bsky.feed.post/… URI or its https://bsky.app/profile/…/post/… URL' });
+  }
+  if (options.link_card && draft.media.length > 0) {
+    issues.push({ code: 'OPTION_INVALID', field: 'options.bluesky.link_card', message: 'a Bluesky post has one embed: a link card cannot go with images or a video' });
+  }
+  issues.push(...mediaIssues(draft.media));
+  return issues;
 }
 
 function published(ctx: ConnectorCtx<BlueskyCredentials>, rkey: string, uri: string): Published {
   return { platformPostId: uri, url: postUrl(ctx, rkey) };
 }
 
-/** Runs `call` with the access token, refreshing (and persisting the rotated pair) once if it expired. */
-async function withSession(
-  ctx: ConnectorCtx<BlueskyCredentials>,
-  call: (accessJwt: string) => Promise<Result<HttpResponse, ConnectorError>>,
-): Promise<Result<HttpResponse, ConnectorError>> {
-  const first = await call(ctx.credentials.accessJwt);
-  if (!first.ok || !isExpiredToken(first.value)) return first;
-  const renewed = await renewSession(ctx);
-  if (!renewed.ok) return renewed;
-  return call(renewed.value.accessJwt);
-}
-
-async function renewSession(ctx: ConnectorCtx<BlueskyCredentials>): Promise<Result<BlueskyCredentials, ConnectorError>> {
-  const now = ctx.clock.now();
-  const refreshed = await client.refreshSession(ctx.baseUrl, ctx.credentials.refreshJwt, ctx.signal);
-  if (!refreshed.ok) return refreshed;
-  let res = refreshed.value;
-  if (res.status !== 200 && isExpiredToken(res) && ctx.credentials.appPassword) {
-    const created = await client.createSession(ctx.baseUrl, ctx.credentials.did, ctx.credentials.appPassword, ctx.signal);
-    if (!created.ok) return created;
-    res = created.value;
-  }
-  if (res.status !== 200) return err(mapXrpcError(res, now));
-  const session = res.body as client.BlueskySession;
-  const next: BlueskyCredentials = { ...ctx.credentials, accessJwt: session.accessJwt, refreshJwt: session.refreshJwt, handle: session.handle ?? ctx.credentials.handle };
-  // The old refresh token is spent: store the new pair before anything else can fail.
-  await ctx.saveCredentials(next);
-  ctx.credentials = next;
-  return ok(next);
-}
-
-async function publish(ctx: ConnectorCtx<BlueskyCredentials>, draft: PublicationDraft): Promise<Result<Published, ConnectorError>> {
-  const rkey = tidForPublication(draft.publicationId);
-  const record: Record<string, unknown> = { $type: COLLECTION, text: draft.text, createdAt: ctx.clock.now().toISOString() };
-  const langs = draft.options['langs'];
-  if (Array.isArray(langs) && langs.length > 0) record['langs'] = langs;
-  if (draft.media.length > 0) {
-    const embed = await embedMedia(ctx, draft.media, (call) => withSession(ctx, call));
-    if (!embed.ok) return embed;
-    record['embed'] = embed.value;
-  }
-  const sent = await withSession(ctx, (jwt) =>
-    client.createRecord(ctx.baseUrl, jwt, { repo: ctx.credentials.did, collection: COLLECTION, rkey, record }, ctx.signal),
-  );
-  if (!sent.ok) return sent;
-  const res = sent.value;
-  if (res.status === 200) return ok(published(ctx, rkey, (res.body as { uri: string }).uri));
-  return err(mapXrpcError(res, ctx.clock.now()));
-}
-
+/**
+ * An earlier attempt published when its last post exists (posts go out in order): a thread cut short
+ * reads as not published, so the next attempt continues it (publish.ts) instead of stopping half-way.
+ */
 async function findExisting(ctx: ConnectorCtx<BlueskyCredentials>, draft: PublicationDraft): Promise<Result<Published | null, ConnectorError>> {
-  const rkey = tidForPublication(draft.publicationId);
-  const got = await client.getRecord(ctx.baseUrl, ctx.credentials.did, COLLECTION, rkey, ctx.signal);
+  const last = threadTexts(draft).length - 1;
+  const got = await client.getRecord(apiBase(ctx), ctx.credentials.did, POST_COLLECTION, tidForPublication(draft.publicationId, last), ctx.signal);
   if (!got.ok) return got;
   const res = got.value;
-  if (res.status === 200) return ok(published(ctx, rkey, (res.body as { uri: string }).uri));
+  const rkey = tidForPublication(draft.publicationId);
+  if (res.status === 200) {
+    const uri = last === 0 ? (res.body as { uri: string }).uri : `at://${ctx.credentials.did}/${POST_COLLECTION}/${rkey}`;
+    return ok(published(ctx, rkey, uri));
+  }
   if (res.status === 400 && xrpcErrorName(res) === 'RecordNotFound') return ok(null);
   return err(mapXrpcError(res, ctx.clock.now()));
 }
@@ -130,7 +127,7 @@ async function createSandboxAccount(baseUrl: string, username: string) {
     externalId: session.did,
     username: session.handle,
     displayName: username,
-    credentials: { ...session, appPassword: password },
+    credentials: { did: session.did, handle: session.handle, accessJwt: session.accessJwt, refreshJwt: session.refreshJwt, appPassword: password },
   };
 }
 
@@ -139,7 +136,8 @@ export const blueskyConnector: PlatformConnector<BlueskyCredentials> = {
   limits: LIMITS,
   optionsSchema,
   validate,
-  publish,
+  publish: publishPosts,
   findExisting,
+  auth: blueskyAuth,
   sandbox: { createAccount: createSandboxAccount },
 };

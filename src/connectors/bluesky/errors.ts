@@ -34,11 +34,16 @@ export function mapXrpcError(res: HttpResponse, now: Date): ConnectorError {
     const wait = retryAfterMs(res.headers, now) ?? resetHeaderMs(res.headers, 'ratelimit-reset', now) ?? 60_000;
     return { ...base, category: 'rate_limited', code: 'PLATFORM_RATE_LIMITED', retryable: true, retryAfterMs: wait };
   }
-  if (name === 'ExpiredToken' || name === 'InvalidToken' || name === 'AuthMissing' || name === 'AuthenticationRequired' || res.status === 401) {
-    return { ...base, category: 'auth_expired', code: 'PLATFORM_AUTH_EXPIRED', retryable: false };
-  }
+  // Before the 401 rule: the PDS answers a taken-down account's sign-in with 401 AccountTakedown.
   if (name === 'AccountTakedown' || name === 'AccountDeactivated') {
     return { ...base, category: 'revoked', code: 'PLATFORM_ACCESS_REVOKED', retryable: false };
+  }
+  if (name === 'AuthFactorTokenRequired') {
+    // The account password was given and the account has email 2FA; app passwords never ask for it.
+    return { ...base, message: `${message} (sign in with an app password: Settings → Privacy and security → App passwords)`, category: 'auth_expired', code: 'PLATFORM_AUTH_EXPIRED', retryable: false };
+  }
+  if (name === 'ExpiredToken' || name === 'InvalidToken' || name === 'AuthMissing' || name === 'AuthenticationRequired' || res.status === 401) {
+    return { ...base, category: 'auth_expired', code: 'PLATFORM_AUTH_EXPIRED', retryable: false };
   }
   // A record's blob gone from the PDS (an upload it garbage-collected before the post was written): the
   // next attempt uploads every file again, so it is worth a retry. Nothing was posted (a 400).

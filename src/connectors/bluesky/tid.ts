@@ -17,9 +17,13 @@ export function encodeTid(micros: bigint, clockId: number): string {
   return out;
 }
 
-export function tidForPublication(publicationId: string): string {
+/**
+ * The record key of a publication's post, and of each follow-up post of its thread (`item` 1, 2, …: the
+ * same instant plus `item` microseconds, so the keys sort in thread order).
+ */
+export function tidForPublication(publicationId: string, item = 0): string {
   const digest = createHash('sha256').update(publicationId).digest();
   const subMillis = BigInt(digest.readUInt16BE(0) % 1000);
-  const micros = BigInt(idTimestampMs(publicationId)) * 1000n + subMillis;
+  const micros = BigInt(idTimestampMs(publicationId)) * 1000n + subMillis + BigInt(item);
   return encodeTid(micros, digest.readUInt16BE(2));
 }

@@ -15,11 +15,13 @@ export type AccountRow = {
   created_at: Date;
   updated_at: Date;
   disconnected_at: Date | null;
+  kind: string | null;
+  token_expires_at: Date | null;
 };
 
 // Credentials are never selected with the account: only the worker reads them, by their own query.
 const COLUMNS = `id, workspace_id, platform, external_id, username, display_name, sandbox, status, status_reason,
-  blocked_until, max_concurrency, created_at, updated_at, disconnected_at`;
+  blocked_until, max_concurrency, created_at, updated_at, disconnected_at, kind, token_expires_at`;
 
 export async function insertAccount(
   q: Queryable,

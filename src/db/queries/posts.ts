@@ -11,6 +11,12 @@ export type PostRow = {
   status: PostStatus;
   scheduled_at: Date | null;
   timezone: string | null;
+  queue_id: string | null;
+  priority: string | null;
+  queue_slot_at: Date | null;
+  pinned: boolean;
+  requires_approval: boolean;
+  approval: { decision: 'approved' | 'rejected'; by: string; at: string; reason?: string } | null;
   created_at: Date;
   updated_at: Date;
 };
@@ -50,12 +56,17 @@ export const PUB_COLUMNS = `id, workspace_id, post_id, account_id, platform, sta
 
 export async function insertPost(
   q: Queryable,
-  p: { id: string; workspaceId: string; text: string; media: PostMediaItem[]; options: object; status: PostStatus; scheduledAt: Date | null; timezone: string | null },
+  p: {
+    id: string; workspaceId: string; text: string; media: PostMediaItem[]; options: object; status: PostStatus; scheduledAt: Date | null; timezone: string | null;
+    queued?: { queueId: string; priority: string; jitterMs: number; pinned: boolean };
+    requiresApproval?: boolean;
+  },
 ): Promise<PostRow> {
   const { rows } = await q.query<PostRow>(
-    `INSERT INTO posts (id, workspace_id, text, media, options, status, scheduled_at, timezone)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
-    [p.id, p.workspaceId, p.text, JSON.stringify(p.media), JSON.stringify(p.options), p.status, p.scheduledAt, p.timezone],
+    `INSERT INTO posts (id, workspace_id, text, media, options, status, scheduled_at, timezone, queue_id, priority, jitter_ms, pinned, queue_slot_at, requires_approval)
+     VALUES ($1, $2, $3, $4, $5, $6, $7::timestamptz, $8, $9, $10, $11, $12, CASE WHEN $12 THEN $7::timestamptz END, $13) RETURNING *`,
+    [p.id, p.workspaceId, p.text, JSON.stringify(p.media), JSON.stringify(p.options), p.status, p.scheduledAt, p.timezone,
+      p.queued?.queueId ?? null, p.queued?.priority ?? null, p.queued?.jitterMs ?? 0, p.queued?.pinned ?? false, p.requiresApproval ?? false],
   );
   return rows[0]!;
 }
@@ -135,12 +146,12 @@ export async function deletePublications(q: Queryable, workspaceId: string, ids:
 }
 
 /** Sets not-started publications to `draft` (keeping `at` as the intended time) or `scheduled` at `at`. */
-export async function setPublicationsSchedule(q: Queryable, ids: string[], status: 'draft' | 'scheduled', at: Date | null): Promise<void> {
+export async function setPublicationsSchedule(q: Queryable, ids: string[], status: 'draft' | 'scheduled' | 'pending_approval', at: Date | null): Promise<void> {
   if (ids.length === 0) return;
   await q.query(
     `UPDATE publications SET status = $2, scheduled_at = $3,
        next_attempt_at = CASE WHEN $2 = 'scheduled' AND NOT waiting_for_media THEN $3::timestamptz END, updated_at = now()
-     WHERE id = ANY($1) AND status IN ('draft', 'scheduled')`,
+     WHERE id = ANY($1) AND status IN ('draft', 'scheduled', 'pending_approval')`,
     [ids, status, at],
   );
 }

@@ -105,6 +105,7 @@ export function publicationEvent(p: PublicationRow): NewEvent {
   const type =
     p.status === 'published' ? 'publication.published'
     : p.status === 'retrying' ? 'publication.retrying'
+    : p.status === 'processing' ? 'publication.processing'
     : p.status === 'unconfirmed' ? 'publication.unconfirmed'
     : 'publication.failed';
   return {
@@ -120,7 +121,7 @@ export function publicationEvent(p: PublicationRow): NewEvent {
       platform_post_id: p.platform_post_id,
       url: p.platform_url,
       error: p.error,
-      next_attempt_at: p.status === 'retrying' ? p.next_attempt_at : null,
+      next_attempt_at: p.status === 'retrying' || p.status === 'processing' ? p.next_attempt_at : null,
       published_at: p.published_at,
     },
   };

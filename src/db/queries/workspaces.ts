@@ -1,9 +1,9 @@
 import type { Queryable } from '../pool.js';
 
-export type WorkspaceRow = { id: string; name: string; created_at: Date; updated_at: Date };
+export type WorkspaceRow = { id: string; name: string; requires_approval: boolean; created_at: Date; updated_at: Date };
 
-export async function insertWorkspace(q: Queryable, id: string, name: string): Promise<WorkspaceRow> {
-  const { rows } = await q.query<WorkspaceRow>('INSERT INTO workspaces (id, name) VALUES ($1, $2) RETURNING *', [id, name]);
+export async function insertWorkspace(q: Queryable, id: string, name: string, requiresApproval = false): Promise<WorkspaceRow> {
+  const { rows } = await q.query<WorkspaceRow>('INSERT INTO workspaces (id, name, requires_approval) VALUES ($1, $2, $3) RETURNING *', [id, name, requiresApproval]);
   return rows[0]!;
 }
 

@@ -47,7 +47,10 @@ const AccountIds = Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, max
 const CreatePost = Type.Object(
   {
     text: Text,
-    account_ids: AccountIds,
+    account_ids: Type.Optional(AccountIds),
+    queue_id: Type.Optional(Type.String({ maxLength: 64, description: 'Add the post to a queue: it takes the next free slot (or, with `scheduled_at`, is pinned to that time). `account_ids` defaults to the queue\'s.' })),
+    requires_approval: Type.Optional(Type.Boolean({ description: "Wait for an approval before publishing (default: the workspace's setting)." })),
+    priority: Type.Optional(Type.Union([Type.Literal('high'), Type.Literal('medium'), Type.Literal('low')], { description: 'Order within the queue (default medium): higher first, then first in, first out.' })),
     scheduled_at: Type.Optional(ScheduledAt),
     timezone: Type.Optional(Timezone),
     draft: Type.Optional(Type.Boolean({ description: 'Store without publishing; publish later with /publish or /schedule.' })),
@@ -184,7 +187,7 @@ export function registerPostRoutes(app: FastifyInstance, { ctx }: RouteDeps): vo
     async (req) => {
       const workspaceId = workspaceOf(req);
       if (!isId('post', req.params.id)) throw notFound('post');
-      const { post, publications } = await withTransaction(ctx.db, (tx) => cancelPost(tx, workspaceId, req.params.id));
+      const { post, publications } = await withTransaction(ctx.db, (tx) => cancelPost(tx, workspaceId, req.params.id, ctx.clock.now(), postMediaOptions(ctx).wakeWithinMs));
       return postView(post, publications);
     },
   );

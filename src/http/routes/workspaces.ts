@@ -1,5 +1,6 @@
 // Operator routes: workspaces and their API keys. An operator key never reads tenant content.
 import type { FastifyInstance } from 'fastify';
+import type { WorkspaceRow } from '../../db/queries/workspaces.js';
 import { Type } from 'typebox';
 import { getWorkspace, insertWorkspace, listWorkspaces } from '../../db/queries/workspaces.js';
 import { listWorkspaceKeys, revokeWorkspaceKey } from '../../db/queries/api-keys.js';
@@ -18,7 +19,9 @@ const tags = ['workspaces'];
 const operator = { auth: 'operator' as const };
 const WorkspaceParams = Type.Object({ id: Type.String() });
 
-const CreateWorkspace = Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
+const approvalSetting = Type.Boolean({ description: 'Posts of this workspace wait for approval (a key with the `approve` scope, or a reviewer link) before they publish. Default false; a post may set its own.' });
+const CreateWorkspace = Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }), requires_approval: Type.Optional(approvalSetting) }, { additionalProperties: false });
+const UpdateWorkspace = Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), requires_approval: Type.Optional(approvalSetting) }, { additionalProperties: false, minProperties: 1 });
 const CreateKey = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 200 }),
@@ -26,7 +29,7 @@ const CreateKey = Type.Object(
       Type.Array(Type.Union(WORKSPACE_SCOPES.map((s) => Type.Literal(s))), {
         minItems: 1,
         uniqueItems: true,
-        description: '`read`, `write` (implies read). Default: both. `["read"]` makes a read-only key.',
+        description: '`read`, `write` (implies read), `approve` (approve or reject posts awaiting approval; implies read). Default: read and write. `["read"]` makes a read-only key.',
       }),
     ),
   },
@@ -41,12 +44,25 @@ export function registerWorkspaceRoutes(app: FastifyInstance, { ctx, keyVerifier
     return ws;
   };
 
-  app.post<{ Body: { name: string } }>(
+  app.patch<{ Params: { id: string }; Body: { name?: string; requires_approval?: boolean } }>(
+    '/v1/workspaces/:id',
+    { config: operator, schema: { tags, summary: "Rename a workspace or change its approval setting", params: WorkspaceParams, body: UpdateWorkspace, response: { 200: Type.Ref('Workspace'), ...errorResponses(400, 401, 403, 404) } } },
+    async (req) => {
+      await requireWorkspace(req.params.id);
+      const { rows } = await ctx.db.query<WorkspaceRow>(
+        'UPDATE workspaces SET name = coalesce($2, name), requires_approval = coalesce($3, requires_approval), updated_at = now() WHERE id = $1 RETURNING *',
+        [req.params.id, req.body.name ?? null, req.body.requires_approval ?? null],
+      );
+      return workspaceView(rows[0]!);
+    },
+  );
+
+  app.post<{ Body: { name: string; requires_approval?: boolean } }>(
     '/v1/workspaces',
     { config: operator, schema: { tags, summary: 'Create a workspace', body: CreateWorkspace, response: { 201: Type.Ref('Workspace'), ...errorResponses(400, 401, 403, 409) } } },
     async (req, reply) =>
       idempotent(ctx.db, req, reply, async (tx) => {
-        const ws = await insertWorkspace(tx, newId('workspace'), req.body.name);
+        const ws = await insertWorkspace(tx, newId('workspace'), req.body.name, req.body.requires_approval ?? false);
         return { status: 201, body: workspaceView(ws) };
       }),
   );

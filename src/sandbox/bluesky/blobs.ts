@@ -30,6 +30,8 @@ export type BlueskySimLimits = {
 export const DEFAULT_LIMITS: BlueskySimLimits = { uploadMaxBytes: 52_428_800, imageMaxBytes: 1_000_000, videoMaxBytes: 300_000_000 };
 
 const POST = 'app.bsky.feed.post';
+/** app.bsky.embed.external#external thumb maxSize. */
+const EXTERNAL_THUMB_MAX_BYTES = 1_000_000;
 const B32 = 'abcdefghijklmnopqrstuvwxyz234567';
 
 /** A real CIDv1 (multibase base32, sha2-256): codec 0x55 raw for blobs, 0x71 dag-cbor for records. */
@@ -126,7 +128,7 @@ function checkAspectRatio(ar: unknown, path: string): EmbedProblem | undefined {
   return undefined;
 }
 
-/** Record validation of an images or video embed; returns the blob references it makes. */
+/** Record validation of an images, video or external (link card) embed; returns the blob references it makes. */
 export function validateEmbed(embed: unknown, limits: BlueskySimLimits): { problem?: EmbedProblem; refs: BlobRef[] } {
   if (embed === undefined) return { refs: [] };
   const e = embed as { $type?: unknown; images?: unknown; video?: unknown; alt?: unknown; aspectRatio?: unknown };
@@ -149,7 +151,22 @@ export function validateEmbed(embed: unknown, limits: BlueskySimLimits): { probl
     const problem = checkBlobRef(e.video, 'embed.video', 'video/mp4', limits.videoMaxBytes) ?? checkAspectRatio(e.aspectRatio, 'embed.aspectRatio');
     return problem ? { problem, refs: [] } : { refs: [e.video as BlobRef] };
   }
-  // External cards, quotes and recordWithMedia are valid on Bluesky; Crier does not send them yet.
+  if (e.$type === 'app.bsky.embed.external') {
+    // Lexicon app.bsky.embed.external: uri (format uri), title and description (strings, required), an
+    // optional thumb blob (image/*, at most 1,000,000 bytes).
+    const ext = (embed as { external?: unknown }).external as Record<string, unknown> | undefined;
+    if (ext === undefined) return { problem: invalid('Missing required key "external"', 'embed'), refs: [] };
+    if (!ext || typeof ext !== 'object' || Array.isArray(ext)) return { problem: invalid(`Expected object value type (got ${show(ext)})`, 'embed.external'), refs: [] };
+    for (const key of ['uri', 'title', 'description']) {
+      if (ext[key] === undefined) return { problem: invalid(`Missing required key "${key}"`, 'embed.external'), refs: [] };
+      if (typeof ext[key] !== 'string') return { problem: invalid(`Expected string value type (got ${show(ext[key])})`, `embed.external.${key}`), refs: [] };
+    }
+    if (!/^\w+:(?:\/\/)?[^\s/][^\s]*$/.test(ext['uri'] as string)) return { problem: invalid(`Invalid uri (got ${show(ext['uri'])})`, 'embed.external.uri'), refs: [] };
+    if (ext['thumb'] === undefined) return { refs: [] };
+    const problem = checkBlobRef(ext['thumb'], 'embed.external.thumb', 'image/*', EXTERNAL_THUMB_MAX_BYTES);
+    return problem ? { problem, refs: [] } : { refs: [ext['thumb'] as BlobRef] };
+  }
+  // Quotes and recordWithMedia are valid on Bluesky; Crier does not send them yet.
   return { problem: { error: 'InvalidRequest', message: `Invalid ${POST} record: embed $type ${show(e.$type)} is not supported by the sandbox` }, refs: [] };
 }
 

@@ -1,21 +1,23 @@
 // A simulator of the part of a Bluesky PDS that Crier uses (XRPC, platforms.md §9): accounts and
-// sessions with rotating refresh tokens, createRecord with app.bsky.feed.post validation, getRecord,
-// listRecords, deleteRecord, uploadBlob with images and video embeds (blobs.ts says where each rule comes
-// from). It rejects what a real PDS rejects and keeps what was posted.
+// sessions with rotating refresh tokens (and a DID document naming the account's PDS), resolveHandle,
+// createRecord with app.bsky.feed.post validation (records.ts: facets, replies; blobs.ts: image, video and
+// link-card embeds), getRecord, listRecords, deleteRecord, uploadBlob. It rejects what a real PDS rejects
+// (plus two sandbox checks records.ts explains) and keeps what was posted.
 // Tokens are HS256 JWTs, so sessions survive a restart of the sandbox when the secret is kept.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SignJWT, decodeJwt, jwtVerify } from 'jose';
-import { graphemeCount, utf8Bytes } from '../../domain/text.js';
 import { TID_PATTERN, encodeTid } from '../../connectors/bluesky/tid.js';
 import { createSimulatorCore, installSimulatorCore, type SimulatorCore } from '../framework.js';
 import { DEFAULT_LIMITS, cidFor, readUpload, resolveBlobRefs, sniffMime, validateEmbed, type BlueskySimLimits, type SimBlob } from './blobs.js';
+import { POST, sandboxChecks, validatePost, type Strictness } from './records.js';
 
 export type { BlueskySimLimits, SimBlob } from './blobs.js';
 
 export type SimRecord = { uri: string; cid: string; collection: string; rkey: string; value: Record<string, unknown>; indexedAt: string };
-type SimAccount = { did: string; handle: string; password: string };
+/** `pds`: the #atproto_pds endpoint of its DID document (default: this simulator's own URL). */
+type SimAccount = { did: string; handle: string; password: string; pds?: string };
 
 export type BlueskySimulator = {
   core: SimulatorCore;
@@ -26,15 +28,17 @@ export type BlueskySimulator = {
   blobs: Map<string, Map<string, SimBlob>>;
   /** Size limits, changeable at run time (also through PUT /_sim/limits). */
   limits: BlueskySimLimits;
+  /** The checks beyond the real PDS (records.ts), on by default; changeable at run time. */
+  strict: Strictness;
   plugin: (app: FastifyInstance) => Promise<void>;
 };
 
 const ACCESS_TTL = '2h';
 const REFRESH_TTL = '90d';
-const POST = 'app.bsky.feed.post';
 
 export function createBlueskySimulator(opts: { secret?: string; limits?: Partial<BlueskySimLimits> } = {}): BlueskySimulator {
   const limits: BlueskySimLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const strict: Strictness = { facetRanges: true, replyTargets: true };
   const key = new TextEncoder().encode(opts.secret ?? randomBytes(32).toString('hex'));
   const core = createSimulatorCore();
   const accounts = new Map<string, SimAccount>();
@@ -47,14 +51,25 @@ export function createBlueskySimulator(opts: { secret?: string; limits?: Partial
   const xrpcError = (reply: FastifyReply, status: number, error: string, message: string) =>
     reply.code(status).send({ error, message });
 
-  async function issueSession(account: SimAccount) {
+  /** What a PDS with didDocWithSession returns: the account's DID document, naming its PDS. */
+  function didDoc(account: SimAccount, req: FastifyRequest) {
+    const self = `${req.protocol}://${req.host}${req.url.slice(0, req.url.indexOf('/xrpc/'))}`;
+    return {
+      '@context': ['https://www.w3.org/ns/did/v1', 'https://w3id.org/security/multikey/v1'],
+      id: account.did,
+      alsoKnownAs: [`at://${account.handle}`],
+      service: [{ id: '#atproto_pds', type: 'AtprotoPersonalDataServer', serviceEndpoint: account.pds ?? self }],
+    };
+  }
+
+  async function issueSession(account: SimAccount, req: FastifyRequest) {
     const now = Math.floor(Date.now() / 1000);
     const accessJwt = await new SignJWT({ scope: 'com.atproto.access', handle: account.handle })
       .setProtectedHeader({ alg: 'HS256' }).setSubject(account.did).setIssuedAt(now).setExpirationTime(ACCESS_TTL).sign(key);
     const refreshJwt = await new SignJWT({ scope: 'com.atproto.refresh', handle: account.handle })
       .setProtectedHeader({ alg: 'HS256' }).setSubject(account.did).setJti(randomBytes(12).toString('hex'))
       .setIssuedAt(now).setExpirationTime(REFRESH_TTL).sign(key);
-    return { did: account.did, handle: account.handle, accessJwt, refreshJwt, active: true };
+    return { did: account.did, handle: account.handle, didDoc: didDoc(account, req), accessJwt, refreshJwt, active: true };
   }
 
   /** Verifies a bearer token of the given scope; answers the request itself when it is not valid. */
@@ -106,20 +121,12 @@ export function createBlueskySimulator(opts: { secret?: string; limits?: Partial
     return encodeTid(BigInt(Date.now()) * 1000n + BigInt(tidCounter++ % 1000), 0);
   }
 
-  function validatePost(record: Record<string, unknown>): string | undefined {
-    if (record['$type'] !== POST) return `Invalid ${POST} record: Record/$type must be ${POST}`;
-    const text = record['text'];
-    if (typeof text !== 'string') return `Invalid ${POST} record: Record/text must be a string`;
-    const graphemes = graphemeCount(text);
-    if (graphemes > 300) return `Invalid ${POST} record: Record/text grapheme too big (maximum 300, got ${graphemes})`;
-    if (utf8Bytes(text) > 3000) return `Invalid ${POST} record: Record/text must not be longer than 3000 characters`;
-    const createdAt = record['createdAt'];
-    if (typeof createdAt !== 'string' || Number.isNaN(Date.parse(createdAt)) || !/[zZ]|[+-]\d{2}:\d{2}$/.test(createdAt)) {
-      return `Invalid ${POST} record: Record/createdAt must be an valid atproto datetime (both RFC-3339 and ISO-8601)`;
-    }
-    const langs = record['langs'];
-    if (langs !== undefined && (!Array.isArray(langs) || langs.length > 3)) return `Invalid ${POST} record: Record/langs must not have more than 3 elements`;
-    return undefined;
+  /** A record by its at:// URI, for the reply checks; 'not_local' for repos this simulator does not hold. */
+  function lookupUri(uri: string) {
+    const m = /^at:\/\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(uri);
+    const did = m ? (m[1]!.startsWith('did:') ? m[1]! : handles.get(m[1]!)) : undefined;
+    if (!m || !did || !repos.has(did)) return 'not_local' as const;
+    return repos.get(did)!.get(`${m[2]}/${m[3]}`);
   }
 
   function recordsUsing(did: string, cid: string): string[] {
@@ -155,7 +162,7 @@ export function createBlueskySimulator(opts: { secret?: string; limits?: Partial
         const did = `did:plc:${createHash('sha256').update(handle + randomBytes(8).toString('hex')).digest('hex').slice(0, 24)}`;
         const account = { did, handle, password };
         addAccount(account);
-        return issueSession(account);
+        return issueSession(account, req);
       },
     );
 
@@ -167,7 +174,7 @@ export function createBlueskySimulator(opts: { secret?: string; limits?: Partial
         const did = identifier?.startsWith('did:') ? identifier : handles.get(identifier ?? '');
         const account = did ? accounts.get(did) : undefined;
         if (!account || account.password !== password) return xrpcError(reply, 401, 'AuthenticationRequired', 'Invalid identifier or password');
-        return issueSession(account);
+        return issueSession(account, req);
       },
     );
 
@@ -175,8 +182,21 @@ export function createBlueskySimulator(opts: { secret?: string; limits?: Partial
       const auth = await authenticate(req, reply, 'com.atproto.refresh');
       if (!auth) return reply;
       spentRefresh.add(auth.jti ?? ''); // rotation: the presented refresh token is now spent
-      return issueSession(auth.account);
+      return issueSession(auth.account, req);
     });
+
+    app.get<{ Querystring: { handle?: string } }>(
+      '/xrpc/com.atproto.identity.resolveHandle',
+      { config: { operation: 'com.atproto.identity.resolveHandle' } },
+      async (req, reply) => {
+        const handle = (req.query.handle ?? '').toLowerCase();
+        if (!/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/.test(handle)) {
+          return xrpcError(reply, 400, 'InvalidRequest', `Invalid com.atproto.identity.resolveHandle params: Invalid handle (got ${JSON.stringify(req.query.handle ?? '')})`);
+        }
+        const did = handles.get(handle);
+        return did ? { did } : xrpcError(reply, 400, 'HandleNotFound', 'Unable to resolve handle');
+      },
+    );
 
     app.get('/xrpc/com.atproto.server.getSession', { config: { operation: 'com.atproto.server.getSession' } }, async (req, reply) => {
       const auth = await authenticate(req, reply, 'com.atproto.access');
@@ -194,8 +214,8 @@ export function createBlueskySimulator(opts: { secret?: string; limits?: Partial
         if (repo !== auth.account.did && repo !== auth.account.handle) return xrpcError(reply, 400, 'InvalidRequest', 'Invalid repo');
         if (typeof collection !== 'string' || !record || typeof record !== 'object') return xrpcError(reply, 400, 'InvalidRequest', 'Input must have the properties "repo", "collection" and "record"');
         if (collection === POST) {
-          const problem = validatePost(record);
-          if (problem) return xrpcError(reply, 400, 'InvalidRequest', problem);
+          const problem = validatePost(record) ?? sandboxChecks(record, strict, lookupUri);
+          if (problem) return xrpcError(reply, 400, problem.error, problem.message);
           const embed = validateEmbed(record['embed'], limits);
           if (embed.problem) return xrpcError(reply, 400, embed.problem.error, embed.problem.message);
           if (rkey !== undefined && !TID_PATTERN.test(rkey)) return xrpcError(reply, 400, 'InvalidRequest', `Invalid TID: ${rkey}`);
@@ -312,5 +332,5 @@ export function createBlueskySimulator(opts: { secret?: string; limits?: Partial
     );
   }
 
-  return { core, accounts, repos, blobs, limits, plugin };
+  return { core, accounts, repos, blobs, limits, strict, plugin };
 }
