@@ -63,6 +63,12 @@ const envSchema = z.object({
   CRIER_ALLOW_PRIVATE_URLS: bool.default(false),
   // Comma-separated host[:port] entries exempt from the private-address check (an internal media server).
   CRIER_MEDIA_ALLOWED_HOSTS: z.string().optional(),
+  // Aggregator providers: the operator's keys, every workspace's last fallback (platforms.md §12).
+  POSTFORME_API_KEY: z.string().min(1).optional(),
+  LATE_API_KEY: z.string().min(1).optional(),
+  // Their API base URLs (the real services by default; tests point them at the simulators).
+  CRIER_POSTFORME_URL: z.string().url().default('https://api.postforme.dev/v1'),
+  CRIER_LATE_URL: z.string().url().default('https://getlate.dev/api/v1'),
 });
 
 export type Config = {
@@ -76,6 +82,10 @@ export type Config = {
   /** The operator's app per platform (CRIER_<PLATFORM>_CLIENT_ID and _CLIENT_SECRET). */
   apps: Partial<Record<string, { clientId: string; clientSecret: string }>>;
   webhookConcurrency: number;
+  /** Daily quota per app overriding a connector's documented one (CRIER_QUOTA_<PLATFORM>, e.g. a raised YouTube quota). */
+  quotas: Partial<Record<string, number>>;
+  /** Aggregator providers: base URL and the operator's global key (if any) per provider. */
+  providers: Record<'postforme' | 'late', { baseUrl: string; operatorKey: string | undefined }>;
   sandbox: boolean;
   sandboxUrl: string | undefined;
   rateLimitPerMinute: number;
@@ -133,6 +143,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const dataDir = path.resolve(e.CRIER_DATA_DIR);
   return {
     apps: operatorApps(cleaned),
+    quotas: quotaOverrides(cleaned),
+    providers: {
+      postforme: { baseUrl: e.CRIER_POSTFORME_URL.replace(/\/+$/, ''), operatorKey: e.POSTFORME_API_KEY },
+      late: { baseUrl: e.CRIER_LATE_URL.replace(/\/+$/, ''), operatorKey: e.LATE_API_KEY },
+    },
     webhookConcurrency: e.CRIER_WEBHOOK_CONCURRENCY,
     port: e.PORT,
     host: e.HOST,
@@ -187,4 +202,17 @@ function operatorApps(env: Record<string, string | undefined>): Config['apps'] {
     apps[m[1]!.toLowerCase()] = { clientId, clientSecret };
   }
   return apps;
+}
+
+/** CRIER_QUOTA_<PLATFORM>=<units per day>, a positive integer. */
+function quotaOverrides(env: Record<string, string | undefined>): Config['quotas'] {
+  const quotas: Config['quotas'] = {};
+  for (const [name, value] of Object.entries(env)) {
+    const m = /^CRIER_QUOTA_([A-Z]+)$/.exec(name);
+    if (!m || value === undefined) continue;
+    const units = Number(value);
+    if (!Number.isInteger(units) || units < 1) throw new ConfigError(`Invalid configuration:\n  ${name} must be a positive whole number of units per day`);
+    quotas[m[1]!.toLowerCase()] = units;
+  }
+  return quotas;
 }

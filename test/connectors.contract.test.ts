@@ -3,9 +3,8 @@
 // 403, 429 (with the platform's wait), 5xx and network failures are classified the same way everywhere;
 // and an attempt whose answer was lost is found by the next attempt's read-back, so nothing is posted twice.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { isPending } from '../src/connectors/types.js';
 import { startSandboxServer, type SandboxServer } from '../src/sandbox/index.js';
-import { abortOnceServed, textDraft, type ContractFixture } from './support/contract.js';
+import { abortOnceServed, publishSettled, textDraft, type ContractFixture } from './support/contract.js';
 import { CONTRACT_FIXTURES } from './support/contract-fixtures.js';
 
 let sandbox: SandboxServer;
@@ -18,22 +17,20 @@ const unique = (what: string) => `${what} ${Math.random().toString(36).slice(2, 
 
 describe.each(CONTRACT_FIXTURES.map((f) => [f.name, f] as const))('%s connector contract', (_name, f: ContractFixture) => {
   beforeEach(() => f.core(sandbox).clearFaults());
-  const draft = (what: string) => textDraft(unique(what), f.options ?? {});
+  const draft = async (what: string) => textDraft(unique(what), f.options ?? {}, (await f.media?.()) ?? []);
 
   it('publishes a text post, returns its id and URL, and reads it back by the same draft', async () => {
     const a = await f.account(sandbox);
-    const d = draft('contract text post');
-    const r = await f.connector.publish(a.ctx, d);
+    const d = await draft('contract text post');
+    const r = await publishSettled(f.connector, a.ctx, d);
     if (!r.ok) throw new Error(JSON.stringify(r.error));
-    expect(isPending(r.value)).toBe(false);
-    if (isPending(r.value)) return;
     expect(r.value.platformPostId).toBeTruthy();
     expect(r.value.url).toMatch(/^https?:\/\//);
     expect(f.posted(sandbox, a.externalId)).toBe(1);
     if (f.connector.findExisting) {
       const found = await f.connector.findExisting(a.ctx, d);
       expect(found.ok && found.value?.platformPostId).toBe(r.value.platformPostId);
-      const other = await f.connector.findExisting(a.ctx, draft('never posted'));
+      const other = await f.connector.findExisting(a.ctx, await draft('never posted'));
       expect(found.ok && other.ok && other.value).toBeNull();
     }
   });
@@ -41,7 +38,7 @@ describe.each(CONTRACT_FIXTURES.map((f) => [f.name, f] as const))('%s connector 
   it('classifies a 400 as a content problem that is not retried', async () => {
     const a = await f.account(sandbox);
     f.core(sandbox).addFault({ operation: f.publishOperation, account: a.externalId, fault: { kind: 'status', status: 400, body: f.errorBody(400) } });
-    const r = await f.connector.publish(a.ctx, draft('refused'));
+    const r = await f.connector.publish(a.ctx, await draft('refused'));
     expect(!r.ok && r.error).toMatchObject({ retryable: false });
     expect(!r.ok && ['invalid_content', 'permanent', 'media_error', 'duplicate']).toContain(!r.ok && r.error.category);
     expect(!r.ok && r.error.outcomeUnknown).toBeFalsy();
@@ -51,7 +48,7 @@ describe.each(CONTRACT_FIXTURES.map((f) => [f.name, f] as const))('%s connector 
   it('refreshes an expired access token once and publishes, saving the new credentials first', async () => {
     const a = await f.account(sandbox);
     f.core(sandbox).addFault({ operation: f.publishOperation, account: a.externalId, fault: { kind: 'expired_token' } });
-    const r = await f.connector.publish(a.ctx, draft('after refresh'));
+    const r = await publishSettled(f.connector, a.ctx, await draft('after refresh'));
     if (f.refreshes === false) {
       expect(!r.ok && r.error).toMatchObject({ retryable: false });
       expect(['revoked', 'auth_expired']).toContain(!r.ok && r.error.category);
@@ -65,7 +62,7 @@ describe.each(CONTRACT_FIXTURES.map((f) => [f.name, f] as const))('%s connector 
   it('classifies a 403 as lost access or a refusal, never as retryable', async () => {
     const a = await f.account(sandbox);
     f.core(sandbox).addFault({ operation: f.publishOperation, account: a.externalId, fault: { kind: 'status', status: 403, body: f.errorBody(403) } });
-    const r = await f.connector.publish(a.ctx, draft('forbidden'));
+    const r = await f.connector.publish(a.ctx, await draft('forbidden'));
     expect(!r.ok && r.error.retryable).toBe(false);
     expect(['revoked', 'permanent', 'invalid_content', 'duplicate', 'auth_expired']).toContain(!r.ok && r.error.category);
   });
@@ -73,7 +70,7 @@ describe.each(CONTRACT_FIXTURES.map((f) => [f.name, f] as const))('%s connector 
   it('classifies a 429 as rate limited with the wait the platform asked for', async () => {
     const a = await f.account(sandbox);
     f.core(sandbox).addFault({ operation: f.publishOperation, account: a.externalId, fault: { kind: 'rate_limit', retry_after_seconds: 42 } });
-    const r = await f.connector.publish(a.ctx, draft('rate limited'));
+    const r = await f.connector.publish(a.ctx, await draft('rate limited'));
     expect(!r.ok && r.error).toMatchObject({ category: 'rate_limited', code: 'PLATFORM_RATE_LIMITED', retryable: true });
     const wait = !r.ok ? r.error.retryAfterMs ?? 0 : 0;
     if (f.sendsRetryAfter === false) {
@@ -87,14 +84,14 @@ describe.each(CONTRACT_FIXTURES.map((f) => [f.name, f] as const))('%s connector 
   it.each([500, 502, 503])('classifies a %i as transient and retryable', async (status) => {
     const a = await f.account(sandbox);
     f.core(sandbox).addFault({ operation: f.publishOperation, account: a.externalId, fault: { kind: 'status', status } });
-    const r = await f.connector.publish(a.ctx, draft(`server error ${status}`));
+    const r = await f.connector.publish(a.ctx, await draft(`server error ${status}`));
     expect(!r.ok && r.error).toMatchObject({ category: 'transient', retryable: true });
   });
 
   it('reports a platform that cannot be reached as transient, with nothing sent', async () => {
     const a = await f.account(sandbox);
     a.ctx.baseUrl = 'http://127.0.0.1:9';
-    const r = await f.connector.publish(a.ctx, draft('unreachable'));
+    const r = await f.connector.publish(a.ctx, await draft('unreachable'));
     expect(!r.ok && r.error).toMatchObject({ category: 'transient', code: 'PLATFORM_UNREACHABLE', retryable: true });
     expect(!r.ok && r.error.outcomeUnknown).toBeFalsy();
   });
@@ -105,7 +102,7 @@ describe.each(CONTRACT_FIXTURES.map((f) => [f.name, f] as const))('%s connector 
     core.log.length = 0;
     core.addFault({ operation: f.publishOperation, account: a.externalId, fault: { kind: 'accept_then_timeout', ms: 1_000 } });
     a.ctx.signal = abortOnceServed(core, a.externalId, f.publishOperation);
-    const d = draft('answer lost');
+    const d = await draft('answer lost');
     const first = await f.connector.publish(a.ctx, d);
     expect(!first.ok && first.error).toMatchObject({ outcomeUnknown: true });
     expect(f.posted(sandbox, a.externalId)).toBe(1);

@@ -115,6 +115,8 @@ async function setup(on: TestCrier = t): Promise<Fixture> {
   const media = await fetch(`${on.url}/v1/media`, { method: 'POST', headers: { authorization: `Bearer ${ws.key}` }, body: form });
   expect(media.status).toBe(201);
   const mediaId = ((await media.json()) as { id: string }).id;
+  // A sandbox LATE key, for the provider routes that need one.
+  expect((await ws.request('PUT', '/v1/providers/late', { sandbox: true })).status).toBe(201);
   return { ws, on, fx: { workspaceId: ws.workspaceId, accountId, postId: draft.body.id, keyId: key.rows[0].id, mediaId } };
 }
 
@@ -142,6 +144,8 @@ const BODY_ROUTES: Record<string, BodyRoute> = {
   'POST /v1/webhooks': { method: 'POST', path: () => '/v1/webhooks', valid: () => ({ url: 'https://hooks.example.com/crier', events: ['post.created'], description: 'ops' }), required: [] },
   'POST /v1/connections': { method: 'POST', path: () => '/v1/connections', valid: () => ({ platform: 'x', redirect_url: 'https://app.example.com/back', sandbox: true }), required: ['platform', 'redirect_url'] },
   'PUT /v1/apps/{platform}': { method: 'PUT', path: () => '/v1/apps/x', valid: () => ({ client_id: 'client', client_secret: 'secret' }), required: ['client_id', 'client_secret'] },
+  'PUT /v1/providers/{provider}': { method: 'PUT', path: () => '/v1/providers/postforme', valid: () => ({ api_key: 'pfm_test_key_1234', position: 1 }), required: [] },
+  'POST /v1/providers/{provider}/connect': { method: 'POST', path: () => '/v1/providers/late/connect', valid: () => ({ platform: 'x', redirect_url: 'https://app.example.com/back' }), required: ['platform', 'redirect_url'] },
 };
 
 /** Write routes that take no body, but still read one if it is sent. */

@@ -89,6 +89,11 @@ const WORKSPACE_ROUTES: Record<string, Route> = {
   'PUT /v1/apps/{platform}': { method: 'PUT', path: () => '/v1/apps/x', body: () => ({ client_id: 'own-client', client_secret: 'own-secret-value' }), write: true },
   'GET /v1/apps': { method: 'GET', path: () => '/v1/apps', write: false },
   'DELETE /v1/apps/{platform}': { method: 'DELETE', path: () => '/v1/apps/x', write: true },
+  'GET /v1/providers': { method: 'GET', path: () => '/v1/providers', write: false },
+  'PUT /v1/providers/{provider}': { method: 'PUT', path: () => '/v1/providers/postforme', body: () => ({ sandbox: true }), write: true },
+  'DELETE /v1/providers/{provider}': { method: 'DELETE', path: () => '/v1/providers/late', write: true },
+  'POST /v1/providers/{provider}/connect': { method: 'POST', path: () => '/v1/providers/late/connect', body: () => ({ platform: 'x', redirect_url: 'https://app.example.com/back' }), write: true },
+  'POST /v1/providers/{provider}/sync': { method: 'POST', path: () => '/v1/providers/late/sync', write: true },
   'POST /v1/posts/{id}/approve': { method: 'POST', path: (f) => `/v1/posts/${f.pendingPostId}/approve`, write: true },
   'POST /v1/posts/{id}/reject': { method: 'POST', path: (f) => `/v1/posts/${f.pendingPostId}/reject`, body: () => ({ reason: 'not today' }), write: true },
   'POST /v1/posts/{id}/review_links': { method: 'POST', path: (f) => `/v1/posts/${f.pendingPostId}/review_links`, body: () => ({ expires_in_hours: 2 }), write: true },
@@ -162,6 +167,8 @@ async function tenantWithObjects(name = 'tenant'): Promise<{ ws: Tenant; fx: Fx 
   await t.sql.query(`INSERT INTO webhook_deliveries (id, workspace_id, endpoint_id, event_id, status, attempts) VALUES ($1, $2, $3, $4, 'failed', 1)`, [deliveryId, ws.workspaceId, hook.body.id, eventId]);
   // The workspace's own X app (DELETE /v1/apps/x needs one to remove).
   expect((await ws.request('PUT', '/v1/apps/x', { client_id: `${name}-client`, client_secret: `${name}-private-secret` })).status).toBe(200);
+  // A provider key (DELETE, connect and sync need one).
+  expect((await ws.request('PUT', '/v1/providers/late', { sandbox: true })).status).toBe(201);
   const queue = await ws.post('/v1/queues', { name: `${name} private queue`, timezone: 'Europe/Berlin', timeslots: [{ day: 'friday', time: '17:00' }], account_ids: [accountId] });
   expect(queue.status).toBe(201);
   const pending = await ws.post('/v1/posts', { text: `${name} private draft awaiting approval`, account_ids: [accountId], requires_approval: true, scheduled_at: inSeconds(7200) });
@@ -188,6 +195,7 @@ async function snapshot(workspaceId: string) {
     deliveries: await rows('SELECT * FROM webhook_deliveries WHERE workspace_id = $1 ORDER BY id'),
     queues: await rows('SELECT * FROM queues WHERE workspace_id = $1 ORDER BY id'),
     apps: await rows('SELECT * FROM oauth_apps WHERE workspace_id = $1 ORDER BY id'),
+    providers: await rows('SELECT * FROM provider_keys WHERE workspace_id = $1 ORDER BY id'),
   };
 }
 
@@ -720,7 +728,7 @@ describe('secrets', () => {
       expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}/);
       expect(text).not.toMatch(/credentials|jwt|password|token/i);
     }
-    expect(Object.keys(answers[1]!.body).sort()).toEqual(['auth_expires_at', 'blocked_until', 'created_at', 'display_name', 'external_id', 'id', 'kind', 'platform', 'sandbox', 'status', 'status_reason', 'updated_at', 'username']);
+    expect(Object.keys(answers[1]!.body).sort()).toEqual(['auth_expires_at', 'blocked_until', 'created_at', 'display_name', 'external_id', 'id', 'kind', 'platform', 'route', 'sandbox', 'status', 'status_reason', 'updated_at', 'username']);
   });
 });
 

@@ -81,7 +81,8 @@ export type DraftMedia = {
   url: string | null;
 };
 
-export type Published = { platformPostId: string; url: string };
+/** `via`: set by provider routes only, naming the route that published ('postforme:workspace'…). */
+export type Published = { platformPostId: string; url: string; via?: string };
 
 /**
  * The platform accepted the work but is still processing it (an Instagram container, a TikTok upload):
@@ -125,7 +126,16 @@ export type ConnectorCtx<C> = {
   log: Logger;
   /** Aborts when the publish timeout passes or the worker shuts down. */
   signal: AbortSignal;
+  /**
+   * Platforms with a daily quota per app (`connector.quota`; YouTube counts units per Google Cloud project):
+   * spends `units` of today's quota of the app this account publishes through, before the call that costs
+   * them. Spends nothing and answers `ok: false` when they would exceed the day's units; `resetsAt` is when
+   * the platform's day ends. Absent where nothing counts quota (connector unit tests).
+   */
+  spendQuota?(units: number): Promise<QuotaSpend>;
 };
+
+export type QuotaSpend = { ok: true; used: number; limit: number } | { ok: false; used: number; limit: number; resetsAt: Date };
 
 /** A validation problem found at create time, before anything is scheduled. */
 export type Issue = { code: ContentIssueCode; message: string; field?: string; limit?: number; actual?: number };
@@ -147,10 +157,27 @@ export interface PlatformConnector<C = unknown> {
   findExisting?(ctx: ConnectorCtx<C>, draft: PublicationDraft): Promise<Result<Published | null, ConnectorError>>;
   /** How accounts connect (OAuth 2.0, or a password flow); absent = sandbox accounts only. */
   readonly auth?: ConnectorAuth<C>;
+  /**
+   * Read-only questions a user asks the platform before filling in `options.<platform>` (Pinterest's boards,
+   * TikTok's creator info, a subreddit's rules), served as GET /v1/accounts/{id}/lookups/{name}?<query>.
+   */
+  readonly lookups?: Record<string, Lookup<C>>;
+  /**
+   * A daily quota the platform counts per app, not per account (YouTube): its size and the time zone whose
+   * midnight resets it. The operator can override the size (CRIER_QUOTA_<PLATFORM>, e.g. a raised quota).
+   */
+  readonly quota?: { unitsPerDay: number; resetTimeZone: string };
   /** Sandbox mode: creates an account on this platform's simulator (no real credentials). */
   readonly sandbox?: {
     createAccount(baseUrl: string, username: string): Promise<SandboxAccount<C>>;
   };
 }
+
+export type Lookup<C> = {
+  description: string;
+  /** Query parameters it takes (name → description); anything else is refused. */
+  params?: Record<string, string>;
+  run(ctx: ConnectorCtx<C>, query: Record<string, string>): Promise<Result<unknown, ConnectorError>>;
+};
 
 export type SandboxAccount<C> = { externalId: string; username: string; displayName: string; credentials: C };

@@ -19,6 +19,7 @@ import { registerPostActionRoutes } from './routes/post-actions.js';
 import { registerMediaRoutes } from './routes/media.js';
 import { registerConnectionRoutes } from './routes/connections.js';
 import { registerAppRoutes } from './routes/apps.js';
+import { registerProviderRoutes } from './routes/providers.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerQueueRoutes } from './routes/queues.js';
@@ -124,6 +125,7 @@ export async function buildApi(ctx: AppContext, opts: { health: Health; mountSan
   registerMediaRoutes(app, deps);
   registerConnectionRoutes(app, deps);
   registerAppRoutes(app, deps);
+  registerProviderRoutes(app, deps);
   registerWebhookRoutes(app, deps);
   registerEventRoutes(app, deps);
   registerQueueRoutes(app, deps);

@@ -55,6 +55,7 @@ export type ApiErrorCode = keyof typeof API_ERRORS;
 
 export const PUBLICATION_ERRORS = {
   PLATFORM_RATE_LIMITED: "The platform's rate limit was hit; the publication waits for the platform's reset time and retries.",
+  PLATFORM_QUOTA_EXHAUSTED: "The app's daily quota on the platform (YouTube: units per Google Cloud project) is used up; the publication waits until the platform's day resets (the message says when) and retries.",
   PLATFORM_AUTH_EXPIRED: 'The account credentials were refused and could not be refreshed; reconnect the account.',
   PLATFORM_ACCESS_REVOKED: 'The platform revoked access or suspended the account.',
   CONTENT_REJECTED: 'The platform rejected the content (e.g. failed its validation).',
@@ -68,6 +69,8 @@ export const PUBLICATION_ERRORS = {
   ACCOUNT_DISCONNECTED: 'The account was disconnected before the publication ran.',
   OUTCOME_UNKNOWN: 'An attempt may have reached the platform and Crier could not read back whether it published; check the account before posting again.',
   WORKER_LOST: 'The worker publishing this died mid-attempt (its lease expired); the outcome was then read back or marked unknown.',
+  PROVIDER_NOT_CONFIGURED: 'The account publishes through an aggregator provider, and no key for it is configured (neither the workspace\'s nor the operator\'s).',
+  PROVIDERS_FAILED: 'Every provider route of the account was tried and each failed; the message lists each route with its reason.',
   CONNECTOR_FAILED: 'The connector crashed unexpectedly; the message names the failure.',
   MEDIA_FAILED: 'A media file of the post could not be fetched, read or adapted for this platform; the message gives the reason.',
   MEDIA_INVALID: "A media file breaks this platform's limits (known once the file was fetched) and could not be adapted; the message names the limit.",

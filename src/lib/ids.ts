@@ -17,6 +17,7 @@ export const ID_PREFIXES = {
   webhook: 'wh',
   queue: 'que',
   reviewLink: 'rvw',
+  providerKey: 'pkey',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

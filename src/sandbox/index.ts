@@ -9,6 +9,8 @@ import { createPinterestSimulator, type PinterestSimulator } from './pinterest/s
 import { createRedditSimulator, type RedditSimulator } from './reddit/simulator.js';
 import { createThreadsSimulator, type ThreadsSimulator } from './threads/simulator.js';
 import { createXSimulator, type XSimulator } from './x/simulator.js';
+import { createLateSimulator, type LateSimulator } from './providers/late.js';
+import { createPostForMeSimulator, type PostForMeSimulator } from './providers/postforme.js';
 
 export type Sandbox = {
   bluesky: BlueskySimulator;
@@ -20,6 +22,9 @@ export type Sandbox = {
   reddit: RedditSimulator;
   threads: ThreadsSimulator;
   x: XSimulator;
+  /** Aggregator providers (platforms.md §12). */
+  postforme: PostForMeSimulator;
+  late: LateSimulator;
   plugin: (app: FastifyInstance) => Promise<void>;
 };
 
@@ -32,6 +37,8 @@ export function createSandbox(opts: { secret?: string } = {}): Sandbox {
   const reddit = createRedditSimulator({ secret: opts.secret });
   const threads = createThreadsSimulator({ secret: opts.secret });
   const x = createXSimulator({ secret: opts.secret });
+  const postforme = createPostForMeSimulator();
+  const late = createLateSimulator();
   return {
     bluesky,
     linkedin,
@@ -41,6 +48,8 @@ export function createSandbox(opts: { secret?: string } = {}): Sandbox {
     reddit,
     threads,
     x,
+    postforme,
+    late,
     async plugin(app) {
       await app.register(bluesky.plugin, { prefix: '/bluesky' });
       await app.register(linkedin.plugin, { prefix: '/linkedin' });
@@ -51,6 +60,8 @@ export function createSandbox(opts: { secret?: string } = {}): Sandbox {
       await app.register(reddit.plugin, { prefix: '/reddit' });
       await app.register(threads.plugin, { prefix: '/threads' });
       await app.register(x.plugin, { prefix: '/x' });
+      await app.register(postforme.plugin, { prefix: '/postforme' });
+      await app.register(late.plugin, { prefix: '/late' });
     },
   };
 }

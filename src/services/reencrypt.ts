@@ -7,12 +7,14 @@ import { decrypt, encrypt, keyIdOf, type KeyRing } from '../lib/crypto.js';
 import { credentialsAad } from './accounts.js';
 import { secretsAad } from './connections.js';
 import { appSecretAad } from './oauth-apps.js';
+import { providerKeyAad } from './providers.js';
 
 /** Every encrypted column, with the AAD that binds each ciphertext to its row. */
 const SEALED = [
   { table: 'accounts', column: 'credentials', aad: credentialsAad },
   { table: 'oauth_apps', column: 'client_secret', aad: appSecretAad },
   { table: 'connections', column: 'secrets', aad: secretsAad },
+  { table: 'provider_keys', column: 'api_key', aad: providerKeyAad },
 ] as const;
 
 export type ReencryptReport = Record<string, { reencrypted: number; remaining: number }>;

@@ -57,7 +57,11 @@ export function validateContent(content: PostContent, accounts: AccountRow[], me
       optionProblems.push({ field: `body.options.${platform}`, message: `no target account is on ${platform}` });
       continue;
     }
-    const check = optionsValidator(platform)!;
+    const check = optionsValidator(platform);
+    if (!check) {
+      optionProblems.push({ field: `body.options.${platform}`, message: `${platform} takes no options here (it publishes only through a provider)` });
+      continue;
+    }
     if (!check(value)) {
       for (const e of check.errors ?? []) {
         const where = `body.options.${platform}${e.instancePath.replace(/\//g, '.')}`;
@@ -74,7 +78,9 @@ export function validateContent(content: PostContent, accounts: AccountRow[], me
   for (const account of accounts) {
     if (checkedPlatforms.has(account.platform)) continue; // validation is per platform, not per account
     checkedPlatforms.add(account.platform);
-    const connector = getConnector(account.platform)!;
+    // A platform reached only through a provider has no connector of its own: the provider validates.
+    const connector = getConnector(account.platform);
+    if (!connector) continue;
     const text = effectiveText(content, account.platform);
     for (const issue of connector.validate({ text, options: content.options[account.platform] ?? {}, media: mediaKinds.map((kind) => ({ kind })) })) {
       issues.push({ platform: account.platform, account_ids: accounts.filter((a) => a.platform === account.platform).map((a) => a.id), ...issue });

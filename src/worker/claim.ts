@@ -24,6 +24,10 @@ export type ClaimedJob = {
   account_sandbox: boolean;
   /** Mastodon: the account's instance, where its API is. */
   account_instance_url: string | null;
+  /** The account's own OAuth app (oauth_apps.id); null for the operator's app or a sandbox account. */
+  account_app_id: string | null;
+  /** 'direct', or 'provider:<name>' for an account connected on an aggregator provider. */
+  account_route: string;
   credentials: Buffer | null;
   post_media: PostMediaItem[];
   media_plan: PlanEntry[] | null;
@@ -105,7 +109,7 @@ export async function claimDue(db: Db, workerId: string, limit: number, leaseMs:
     );
     const { rows } = await tx.query<Omit<ClaimedJob, 'attempt_id'>>(
       `SELECT p.id, p.workspace_id, p.post_id, p.account_id, p.platform, p.attempts, p.needs_reconcile, p.scheduled_at,
-              p.next_attempt_at, p.media_plan, p.pending, p.pending_since, p.checkpoint, po.text, po.options, po.media AS post_media, a.status AS account_status, a.sandbox AS account_sandbox, a.instance_url AS account_instance_url, a.credentials
+              p.next_attempt_at, p.media_plan, p.pending, p.pending_since, p.checkpoint, po.text, po.options, po.media AS post_media, a.status AS account_status, a.sandbox AS account_sandbox, a.instance_url AS account_instance_url, a.app_id AS account_app_id, a.route AS account_route, a.credentials
        FROM publications p JOIN posts po ON po.id = p.post_id JOIN accounts a ON a.id = p.account_id
        WHERE p.id = ANY($1)`,
       [claimed.map((c) => c.id)],

@@ -38,6 +38,7 @@ export async function writeResults(ctx: AppContext, workerId: string, results: R
          status = v.status,
          platform_post_id = coalesce(v.platform_post_id, p.platform_post_id),
          platform_url = coalesce(v.url, p.platform_url),
+         route = coalesce(v.route, p.route),
          error = v.error,
          needs_reconcile = v.needs_reconcile,
          next_attempt_at = v.next_attempt_at,
@@ -47,8 +48,8 @@ export async function writeResults(ctx: AppContext, workerId: string, results: R
          published_at = CASE WHEN v.status = 'published' THEN now() END,
          finished_at = CASE WHEN v.status IN ('published', 'failed', 'unconfirmed') THEN now() END,
          lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::boolean[], $8::timestamptz[], $9::jsonb[])
-         AS v(id, status, platform_post_id, url, error, needs_reconcile, next_attempt_at, pending)
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::boolean[], $8::timestamptz[], $9::jsonb[], $10::text[])
+         AS v(id, status, platform_post_id, url, error, needs_reconcile, next_attempt_at, pending, route)
        WHERE p.id = v.id AND p.status = 'publishing' AND p.lease_owner = $1
        RETURNING ${PUB_COLUMNS.split(',').map((c) => `p.${c.trim()}`).join(', ')}`,
       [
@@ -61,6 +62,7 @@ export async function writeResults(ctx: AppContext, workerId: string, results: R
         results.map((r) => r.outcome.kind === 'retry' && r.outcome.needsReconcile),
         results.map((r) => (r.outcome.kind === 'retry' || r.outcome.kind === 'processing' ? r.outcome.at : null)),
         results.map((r) => (r.outcome.kind === 'processing' ? JSON.stringify({ ref: r.outcome.ref, note: r.outcome.note }) : null)),
+        results.map((r) => (r.outcome.kind === 'published' ? r.outcome.route : null)),
       ],
     );
     await tx.query(

@@ -12,9 +12,14 @@ import { draftMediaFor } from '../services/media-delivery.js';
 import { effectiveText } from '../services/validate-post.js';
 import type { PublicationError } from '../db/queries/posts.js';
 import type { ClaimedJob } from './claim.js';
+import { spendQuota, type QuotaInput } from '../services/platform-quota.js';
+import { providerConnector, providerOf } from '../providers/connector.js';
+import { providerRoutes } from '../services/providers.js';
+import type { PlatformId } from '../connectors/types.js';
 
 export type Outcome =
-  | { kind: 'published'; platformPostId: string; url: string; found: boolean }
+  /** `route`: 'direct', or the provider route that published it ('<provider>:<workspace|operator>'). */
+  | { kind: 'published'; platformPostId: string; url: string; found: boolean; route: string }
   | { kind: 'retry'; error: PublicationError; at: Date; needsReconcile: boolean }
   | { kind: 'failed'; error: PublicationError }
   | { kind: 'unconfirmed'; error: PublicationError }
@@ -36,7 +41,8 @@ function toPublicationError(e: ConnectorError): PublicationError {
 export async function runPublication(ctx: AppContext, job: ClaimedJob, shutdown: AbortSignal, workerId: string): Promise<RunResult> {
   const startedAt = ctx.clock.now();
   const done = (outcome: Outcome, account?: AccountEffect): RunResult => ({ job, outcome, account, startedAt });
-  const connector = getConnector(job.platform);
+  const provider = providerOf(job.account_route);
+  const connector = provider ? providerConnector(job.platform as PlatformId, await providerRoutes(ctx, job.workspace_id)) : getConnector(job.platform);
   if (!connector) {
     return done({ kind: 'failed', error: { code: 'CONNECTOR_FAILED', category: 'permanent', message: `no connector for platform ${job.platform}`, retryable: false } });
   }
@@ -44,8 +50,9 @@ export async function runPublication(ctx: AppContext, job: ClaimedJob, shutdown:
     const code = job.account_status === 'reconnect_required' ? 'PLATFORM_AUTH_EXPIRED' : 'ACCOUNT_DISCONNECTED';
     return done({ kind: 'failed', error: { code, category: code === 'ACCOUNT_DISCONNECTED' ? 'revoked' : 'auth_expired', message: `the account is ${job.account_status}; reconnect it and publish again`, retryable: false } });
   }
-  const baseUrl = job.account_sandbox ? `${ctx.sandboxUrl}/${job.platform}` : (job.account_instance_url ?? PLATFORM_BASE_URLS[connector.id]);
-  if (!baseUrl || (job.account_sandbox && !ctx.sandboxUrl)) {
+  // A provider account's calls go to its routes' own base URLs (providerRoutes), not the platform's.
+  const baseUrl = provider ? 'provider:' : job.account_sandbox ? `${ctx.sandboxUrl}/${job.platform}` : (job.account_instance_url ?? PLATFORM_BASE_URLS[connector.id]);
+  if (!baseUrl || (job.account_sandbox && !provider && !ctx.sandboxUrl)) {
     return done({ kind: 'failed', error: { code: 'CONNECTOR_FAILED', category: 'permanent', message: ctx.config.sandbox ? 'this worker does not know where the sandbox simulators are: set CRIER_SANDBOX_URL to the API\'s /sandbox URL' : 'sandbox mode is off on this instance (CRIER_SANDBOX=false), so sandbox accounts cannot publish', retryable: false } });
   }
   let media: DraftMedia[];
@@ -82,6 +89,7 @@ export async function runPublication(ctx: AppContext, job: ClaimedJob, shutdown:
     clock: ctx.clock,
     log: ctx.log.child({ publication_id: job.id, platform: job.platform }),
     signal,
+    spendQuota: connector.quota ? (units) => spendQuota(ctx.db, quotaFor(ctx, connector, job, units)) : undefined,
   };
   const draft: PublicationDraft = {
     publicationId: job.id,
@@ -125,7 +133,7 @@ async function attempt(
     } else {
       const found = await connector.findExisting(cctx, draft);
       if (!found.ok) return readBackFailed(ctx, connector, job, found.error, done);
-      if (found.value) return done({ kind: 'published', platformPostId: found.value.platformPostId, url: found.value.url, found: true });
+      if (found.value) return done({ kind: 'published', platformPostId: found.value.platformPostId, url: found.value.url, found: true, route: found.value.via ?? 'direct' });
     }
   }
   let result;
@@ -143,6 +151,13 @@ async function attempt(
   return done(success(ctx, connector, result.value));
 }
 
+/** The app whose quota a call spends: the account's own app, the operator's, or the sandbox's. */
+function quotaFor(ctx: AppContext, connector: PlatformConnector<unknown>, job: ClaimedJob, units: number): QuotaInput {
+  const appKey = job.account_sandbox ? 'sandbox' : (job.account_app_id ?? 'operator');
+  const unitsPerDay = ctx.config.quotas[connector.id] ?? connector.quota!.unitsPerDay;
+  return { platform: connector.id, appKey, units, unitsPerDay, resetTimeZone: connector.quota!.resetTimeZone, now: ctx.clock.now() };
+}
+
 /** Renews the account's tokens (under its row lock; another worker's fresh tokens are taken as they are). */
 async function refreshFor(ctx: AppContext, cctx: ConnectorCtx<unknown>, accountId: string) {
   const current = cctx.credentials as OAuthTokens;
@@ -152,7 +167,7 @@ async function refreshFor(ctx: AppContext, cctx: ConnectorCtx<unknown>, accountI
 }
 
 function success(ctx: AppContext, connector: PlatformConnector<unknown>, v: Published | Pending): Outcome {
-  if (!isPending(v)) return { kind: 'published', platformPostId: v.platformPostId, url: v.url, found: false };
+  if (!isPending(v)) return { kind: 'published', platformPostId: v.platformPostId, url: v.url, found: false, route: v.via ?? 'direct' };
   if (!connector.checkStatus) return { kind: 'failed', error: connectorBug('it answered "processing" but cannot check on it') };
   const delay = Math.min(Math.max(v.pending.checkAfterMs, 1_000), 3_600_000);
   return { kind: 'processing', ref: v.pending.ref, note: v.pending.note, at: new Date(ctx.clock.now().getTime() + delay) };

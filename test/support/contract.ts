@@ -1,7 +1,9 @@
 // What the shared connector contract suite needs from each platform: how to make an account on its
 // simulator, which operation publishes (the fault target), how the platform words its errors, and how to
 // count what was posted. One fixture per connector (test/support/contract-fixtures.ts).
-import type { ConnectorCtx, PlatformConnector, PublicationDraft } from '../../src/connectors/types.js';
+import { Readable } from 'node:stream';
+import { isPending, type ConnectorCtx, type ConnectorError, type DraftMedia, type PlatformConnector, type Published, type PublicationDraft } from '../../src/connectors/types.js';
+import type { Result } from '../../src/lib/result.js';
 import { systemClock } from '../../src/lib/clock.js';
 import { newId } from '../../src/lib/ids.js';
 import type { SandboxServer } from '../../src/sandbox/index.js';
@@ -27,6 +29,8 @@ export type ContractFixture = {
   sendsRetryAfter?: boolean;
   /** Options a plain text post needs on this platform (e.g. nothing, or a visibility). */
   options?: Record<string, unknown>;
+  /** Files a post needs on a platform without text-only posts (TikTok and YouTube: one video), fresh per call. */
+  media?(): Promise<DraftMedia[]>;
 };
 
 export const silentLog = { info() {}, warn() {}, error() {} };
@@ -44,9 +48,28 @@ export function baseCtx<C>(sandbox: SandboxServer, platform: string, credentials
   };
 }
 
-export function textDraft(text: string, options: Record<string, unknown> = {}): PublicationDraft {
+export function textDraft(text: string, options: Record<string, unknown> = {}, media: DraftMedia[] = []): PublicationDraft {
   const id = newId('publication');
-  return { publicationId: id, marker: id, text, options, media: [], checkpoint: null };
+  return { publicationId: id, marker: id, text, options, media, checkpoint: null };
+}
+
+/** A file of a draft from bytes in memory (url: what Crier would sign for platforms that pull, or null). */
+export function memoryMedia(bytes: Buffer, m: { kind: 'image' | 'video'; mimeType: string; width: number; height: number; durationMs?: number; alt?: string; url?: string | null }): DraftMedia {
+  return { mediaId: newId('media'), size: bytes.length, url: null, ...m, open: async () => Readable.from([bytes]) };
+}
+
+/**
+ * Publishes and, while the platform answers Pending, checks its status as the worker would (after the wait
+ * it asks for, capped so tests stay quick) until it is published or fails.
+ */
+export async function publishSettled<C>(connector: PlatformConnector<C>, ctx: ConnectorCtx<C>, draft: PublicationDraft, maxChecks = 100): Promise<Result<Published, ConnectorError>> {
+  let r = await connector.publish(ctx, draft);
+  for (let i = 0; r.ok && isPending(r.value); i++) {
+    if (i >= maxChecks || !connector.checkStatus) throw new Error(`still pending after ${i} checks: ${JSON.stringify(r.value)}`);
+    await new Promise((done) => setTimeout(done, Math.min(r.ok && isPending(r.value) ? r.value.pending.checkAfterMs : 0, 250)));
+    r = await connector.checkStatus(ctx, draft, (r.value as { pending: { ref: Record<string, unknown> } }).pending.ref);
+  }
+  return r as Result<Published, ConnectorError>;
 }
 
 /** A signal that aborts once the simulator has served `operation` for the account but holds back its answer. */

@@ -82,11 +82,13 @@ export async function freePort(): Promise<number> {
  * Starts simulators + Crier on a fresh database. Call `stop()` in afterAll. `publicUrl: true` gives Crier
  * its own address as CRIER_PUBLIC_URL (platforms that pull media, the OAuth callback).
  */
-export async function startTestCrier(opts: { env?: TestEnv; role?: Role; clock?: Clock; log?: pino.Logger; publicUrl?: boolean } = {}): Promise<TestCrier> {
+/** `env` may be a function of the sandbox's URL (settings that point at a simulator, e.g. a provider's base URL). */
+export async function startTestCrier(opts: { env?: TestEnv | ((sandboxUrl: string) => TestEnv); role?: Role; clock?: Clock; log?: pino.Logger; publicUrl?: boolean } = {}): Promise<TestCrier> {
   const db = await createTestDatabase();
   const sandbox = await startSandboxServer();
   const own = opts.publicUrl ? await freePort() : undefined;
-  const env = own ? { PORT: String(own), CRIER_PUBLIC_URL: `http://127.0.0.1:${own}`, ...opts.env } : opts.env;
+  const given = typeof opts.env === 'function' ? opts.env(sandbox.url) : opts.env;
+  const env = own ? { PORT: String(own), CRIER_PUBLIC_URL: `http://127.0.0.1:${own}`, ...given } : given;
   const config = loadConfig(testEnv(db, sandbox.url, env));
   const log = opts.log ?? pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
   const crier = await startCrier(config, opts.role ?? 'all', { clock: opts.clock, log });

@@ -17,11 +17,13 @@ export type AccountRow = {
   disconnected_at: Date | null;
   kind: string | null;
   token_expires_at: Date | null;
+  /** 'direct' or 'provider:<name>'. */
+  route: string;
 };
 
 // Credentials are never selected with the account: only the worker reads them, by their own query.
 const COLUMNS = `id, workspace_id, platform, external_id, username, display_name, sandbox, status, status_reason,
-  blocked_until, max_concurrency, created_at, updated_at, disconnected_at, kind, token_expires_at`;
+  blocked_until, max_concurrency, created_at, updated_at, disconnected_at, kind, token_expires_at, route`;
 
 export async function insertAccount(
   q: Queryable,

@@ -41,6 +41,8 @@ export type PublicationRow = {
   finished_at: Date | null;
   created_at: Date;
   updated_at: Date;
+  /** Which route published it: 'direct', or '<provider>:<workspace|operator>'. */
+  route: string | null;
 };
 
 export type PublicationError = {
@@ -52,7 +54,7 @@ export type PublicationError = {
 };
 
 export const PUB_COLUMNS = `id, workspace_id, post_id, account_id, platform, status, next_attempt_at, scheduled_at, attempts,
-  needs_reconcile, waiting_for_media, platform_post_id, platform_url, error, published_at, finished_at, created_at, updated_at`;
+  needs_reconcile, waiting_for_media, platform_post_id, platform_url, error, published_at, finished_at, created_at, updated_at, route`;
 
 export async function insertPost(
   q: Queryable,
