@@ -54,7 +54,7 @@ function expectRateHeaders(r: ApiResponse) {
 // ---------------------------------------------------------------------------------------------------------
 // The route tables. `Fx` holds the objects a route's path and body refer to.
 
-type Fx = { workspaceId: string; accountId: string; postId: string; keyId: string; mediaId: string; connectionId: string; login: { identifier: string; password: string }; webhookId: string; deliveryId: string; queueId: string; pendingPostId: string };
+type Fx = { workspaceId: string; accountId: string; postId: string; keyId: string; mediaId: string; connectionId: string; login: { identifier: string; password: string }; webhookId: string; deliveryId: string; queueId: string; pendingPostId: string; pinterestAccountId: string };
 type Route = { method: string; path: (f: Fx) => string; body?: (f: Fx) => unknown; write: boolean };
 
 const WORKSPACE_ROUTES: Record<string, Route> = {
@@ -89,6 +89,7 @@ const WORKSPACE_ROUTES: Record<string, Route> = {
   'PUT /v1/apps/{platform}': { method: 'PUT', path: () => '/v1/apps/x', body: () => ({ client_id: 'own-client', client_secret: 'own-secret-value' }), write: true },
   'GET /v1/apps': { method: 'GET', path: () => '/v1/apps', write: false },
   'DELETE /v1/apps/{platform}': { method: 'DELETE', path: () => '/v1/apps/x', write: true },
+  'GET /v1/accounts/{id}/lookups/{name}': { method: 'GET', path: (f) => `/v1/accounts/${f.pinterestAccountId}/lookups/boards`, write: false },
   'GET /v1/providers': { method: 'GET', path: () => '/v1/providers', write: false },
   'PUT /v1/providers/{provider}': { method: 'PUT', path: () => '/v1/providers/postforme', body: () => ({ sandbox: true }), write: true },
   'DELETE /v1/providers/{provider}': { method: 'DELETE', path: () => '/v1/providers/late', write: true },
@@ -136,6 +137,8 @@ const call = (c: Client, route: Route, f: Fx, headers?: Record<string, string>) 
 async function tenantWithObjects(name = 'tenant'): Promise<{ ws: Tenant; fx: Fx }> {
   const ws = await t.workspace(name);
   const accountId = await ws.account();
+  // An account with a lookup (its boards).
+  const pinterestAccountId = await ws.account('pinterest');
   const post = await ws.post('/v1/posts', { text: `${name} private text`, account_ids: [accountId], scheduled_at: inSeconds(3600) });
   expect(post.status).toBe(201);
   // From the database, not the operator API, so fixtures do not spend the operator key's rate limit.
@@ -173,7 +176,7 @@ async function tenantWithObjects(name = 'tenant'): Promise<{ ws: Tenant; fx: Fx 
   expect(queue.status).toBe(201);
   const pending = await ws.post('/v1/posts', { text: `${name} private draft awaiting approval`, account_ids: [accountId], requires_approval: true, scheduled_at: inSeconds(7200) });
   expect(pending.body.status).toBe('pending_approval');
-  return { ws, fx: { workspaceId: ws.workspaceId, accountId, postId: post.body.id, keyId: key.rows[0].id, mediaId, connectionId, login, webhookId: hook.body.id, deliveryId, queueId: queue.body.id, pendingPostId: pending.body.id } };
+  return { ws, fx: { workspaceId: ws.workspaceId, accountId, postId: post.body.id, keyId: key.rows[0].id, mediaId, connectionId, login, webhookId: hook.body.id, deliveryId, queueId: queue.body.id, pendingPostId: pending.body.id, pinterestAccountId } };
 }
 
 const TINY_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
@@ -364,7 +367,7 @@ describe('tenant isolation', () => {
     for (const page of pages) expect(page.status).toBe(200);
     // A's rows are older than all of B's, so a cursor at any of B's rows pages on to A's own, and only those.
     for (const page of pages.slice(0, 3)) expect(page.body.data.map((p: any) => p.id)).toEqual([aFx.pendingPostId, aFx.postId]);
-    for (const page of pages.slice(3)) expect(page.body.data.map((x: any) => x.id)).toEqual([aFx.accountId]);
+    for (const page of pages.slice(3)) expect(page.body.data.map((x: any) => x.id)).toEqual([aFx.pinterestAccountId, aFx.accountId]);
     const text = JSON.stringify(pages.map((p) => p.body));
     for (const id of [bFx.postId, bNewer.body.id, bFx.accountId, bNewerAccount, b.workspaceId]) expect(text).not.toContain(id);
     expect(text).not.toContain('B private');

@@ -20,6 +20,7 @@ import { registerMediaRoutes } from './routes/media.js';
 import { registerConnectionRoutes } from './routes/connections.js';
 import { registerAppRoutes } from './routes/apps.js';
 import { registerProviderRoutes } from './routes/providers.js';
+import { registerLookupRoutes } from './routes/lookups.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerQueueRoutes } from './routes/queues.js';
@@ -126,6 +127,7 @@ export async function buildApi(ctx: AppContext, opts: { health: Health; mountSan
   registerConnectionRoutes(app, deps);
   registerAppRoutes(app, deps);
   registerProviderRoutes(app, deps);
+  registerLookupRoutes(app, deps);
   registerWebhookRoutes(app, deps);
   registerEventRoutes(app, deps);
   registerQueueRoutes(app, deps);

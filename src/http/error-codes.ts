@@ -27,6 +27,7 @@ export const API_ERRORS = {
   DELIVERY_IN_PROGRESS: { status: 409, description: 'The delivery is being sent right now; look at it again in a few seconds.' },
   QUEUE_IN_USE: { status: 409, description: 'Posts still wait in this queue; delete or reschedule them before deleting it.' },
   QUEUE_FULL: { status: 409, description: 'The queue has no free slot within 5 years for its posts; add timeslots or remove posts.' },
+  LOOKUP_REFUSED: { status: 422, description: 'The platform refused the lookup (e.g. no such subreddit, or the account may not read it); the message gives its words.' },
   ACCOUNT_NOT_CONNECTED: { status: 409, description: 'The account is disconnected or needs reconnecting; it cannot receive posts.' },
   REVIEW_LINK_EXPIRED: { status: 410, description: 'The review link expired; create a new one with POST /v1/posts/{id}/review_links.' },
   PAYLOAD_TOO_LARGE: { status: 413, description: 'The request body is over the size limit.' },

@@ -108,5 +108,6 @@ export const pinterestConnector: PlatformConnector<PinterestCredentials> = {
   checkStatus: checkPin,
   findExisting,
   auth: pinterestAuth,
+  lookups: { boards: { description: "The account's boards, to choose options.pinterest.board_id from.", run: (ctx) => listBoards(ctx) } },
   sandbox: { createAccount: createSandboxAccount },
 };

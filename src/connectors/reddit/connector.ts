@@ -11,6 +11,7 @@ import { err, ok, type Result } from '../../lib/result.js';
 import { SANDBOX_APP } from '../auth-types.js';
 import { request, type HttpResponse } from '../http.js';
 import { authorizeUrl, exchangeCode } from '../oauth/client.js';
+import { subredditLookup } from './lookup.js';
 import type { ConnectorCtx, ConnectorError, Issue, Pending, PlatformConnector, PublicationDraft, Published } from '../types.js';
 import { redditAuth, type RedditCredentials } from './auth.js';
 import * as client from './client.js';
@@ -228,5 +229,12 @@ export const redditConnector: PlatformConnector<RedditCredentials> = {
   checkStatus,
   findExisting,
   auth: redditAuth,
+  lookups: {
+    subreddit: {
+      description: "A subreddit's post kinds, requirements and flairs, as this account sees them.",
+      params: { name: 'The subreddit, e.g. "test" or "r/test".' },
+      run: (ctx, q) => subredditLookup(ctx, q['name'], tokenRunner(ctx)),
+    },
+  },
   sandbox: { createAccount: createSandboxAccount },
 };
