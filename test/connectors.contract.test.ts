@@ -6,6 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSandboxServer, type SandboxServer } from '../src/sandbox/index.js';
 import { abortOnceServed, publishSettled, textDraft, type ContractFixture } from './support/contract.js';
 import { CONTRACT_FIXTURES } from './support/contract-fixtures.js';
+import { PROVIDER_FIXTURES } from './support/contract-providers.js';
 
 let sandbox: SandboxServer;
 beforeAll(async () => {
@@ -15,7 +16,7 @@ afterAll(async () => sandbox?.close());
 
 const unique = (what: string) => `${what} ${Math.random().toString(36).slice(2, 10)}`;
 
-describe.each(CONTRACT_FIXTURES.map((f) => [f.name, f] as const))('%s connector contract', (_name, f: ContractFixture) => {
+describe.each([...CONTRACT_FIXTURES, ...PROVIDER_FIXTURES].map((f) => [f.name, f] as const))('%s connector contract', (_name, f: ContractFixture) => {
   beforeEach(() => f.core(sandbox).clearFaults());
   const draft = async (what: string) => textDraft(unique(what), f.options ?? {}, (await f.media?.()) ?? []);
 
@@ -51,7 +52,7 @@ describe.each(CONTRACT_FIXTURES.map((f) => [f.name, f] as const))('%s connector 
     const r = await publishSettled(f.connector, a.ctx, await draft('after refresh'));
     if (f.refreshes === false) {
       expect(!r.ok && r.error).toMatchObject({ retryable: false });
-      expect(['revoked', 'auth_expired']).toContain(!r.ok && r.error.category);
+      expect(f.lostAccess ?? ['revoked', 'auth_expired']).toContain(!r.ok && r.error.category);
       return;
     }
     expect(r.ok, JSON.stringify(r)).toBe(true);

@@ -87,6 +87,7 @@ async function publish(ctx: ConnectorCtx<ProviderCredentials>, draft: Publicatio
   if (!unsettled.ok || unsettled.value) return unsettled.ok ? ok(unsettled.value!) : unsettled;
   Object.assign(routes, routesOf(draft));
 
+  const errors: ConnectorError[] = [];
   for (const route of all) {
     const key = routeKey(route);
     if (routes[key]?.state === 'failed') continue;
@@ -95,14 +96,27 @@ async function publish(ctx: ConnectorCtx<ProviderCredentials>, draft: Publicatio
     // the route accepted (another route would post the same thing).
     if (tried.ok || tried.error.outcomeUnknown || tried.error.category === 'duplicate' || routes[key]?.state === 'accepted') return tried;
     routes[key] = { state: 'failed', reason: `${tried.error.code}: ${tried.error.message}`, transient: tried.error.retryable };
+    errors.push(tried.error);
     await save(ctx, draft, routes);
     ctx.log.warn({ route: key, code: tried.error.code }, 'provider route failed; trying the next');
   }
   const failed = all.map((r) => `${routeTitle(r)}: ${routes[routeKey(r)]?.reason ?? 'not tried'}`);
-  const retryable = all.some((r) => routes[routeKey(r)]?.transient);
   // The next attempt starts the order again (a provider's outage may be over by then).
   await save(ctx, draft, {});
-  return err({ category: retryable ? 'transient' : 'permanent', code: 'PROVIDERS_FAILED', message: `every route failed: ${failed.join('; ')}`, retryable });
+  return err(allFailed(errors, all.some((r) => routes[routeKey(r)]?.transient), `every route failed: ${failed.join('; ')}`));
+}
+
+/**
+ * One error for a publication whose every route failed. When they all failed the same way (every route
+ * rate-limited, or unreachable) that is the error, with the shortest wait; otherwise PROVIDERS_FAILED.
+ */
+function allFailed(errors: ConnectorError[], transient: boolean, message: string): ConnectorError {
+  const first = errors[0];
+  if (first && errors.every((e) => e.code === first.code && e.category === first.category)) {
+    const waits = errors.map((e) => e.retryAfterMs).filter((w): w is number => w !== undefined);
+    return { category: first.category, code: first.code, message, retryable: first.retryable, ...(waits.length ? { retryAfterMs: Math.min(...waits) } : {}), ...(errors.length === 1 && first.platformCode ? { platformCode: first.platformCode } : {}) };
+  }
+  return { category: transient ? 'transient' : 'permanent', code: 'PROVIDERS_FAILED', message, retryable: transient };
 }
 
 async function tryRoute(ctx: ConnectorCtx<ProviderCredentials>, draft: PublicationDraft, route: ProviderRoute, routes: Routes): Promise<Result<Published | Pending, ConnectorError>> {
@@ -163,8 +177,17 @@ async function settleAmbiguous(ctx: ConnectorCtx<ProviderCredentials>, draft: Pu
 async function findExisting(ctx: ConnectorCtx<ProviderCredentials>, draft: PublicationDraft, all: ProviderRoute[]): Promise<Result<Published | null, ConnectorError>> {
   const settled = await settleAmbiguous(ctx, draft, all);
   if (!settled.ok) return settled;
-  // Pending (accepted, no result yet) is not "published": publish() follows the accepted route.
-  return ok(settled.value && !('pending' in settled.value) ? settled.value : null);
+  if (settled.value) return ok('pending' in settled.value ? null : settled.value);
+  // A route that accepted it: published there already? (Pending is not "published": publish() follows it.)
+  const routes = routesOf(draft);
+  for (const route of all) {
+    const s = routes[routeKey(route)];
+    if (s?.state !== 'accepted') continue;
+    const got = await checkStatus(ctx, draft, { route: routeKey(route), postId: s.postId, accountId: s.accountId }, all);
+    if (!got.ok) return got.error.category === 'transient' ? got : ok(null);
+    return ok('pending' in got.value ? null : got.value);
+  }
+  return ok(null);
 }
 
 async function checkStatus(ctx: ConnectorCtx<ProviderCredentials>, _draft: PublicationDraft, ref: Record<string, unknown>, all: ProviderRoute[]): Promise<Result<Published | Pending, ConnectorError>> {

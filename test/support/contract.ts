@@ -29,6 +29,8 @@ export type ContractFixture = {
   sendsRetryAfter?: boolean;
   /** Options a plain text post needs on this platform (e.g. nothing, or a visibility). */
   options?: Record<string, unknown>;
+  /** Categories a refused credential may take on a platform that does not refresh (default: revoked, auth_expired). */
+  lostAccess?: string[];
   /** Files a post needs on a platform without text-only posts (TikTok and YouTube: one video), fresh per call. */
   media?(): Promise<DraftMedia[]>;
 };
