@@ -127,6 +127,29 @@ describe('publishing through providers', () => {
     expect(latePosts(text)).toHaveLength(0);
   }, 60_000);
 
+  it('reads a provider back, and sends nothing anywhere else, when the worker died after the provider took the post', async () => {
+    const ws = await t.workspace();
+    await put(ws, '/v1/providers/postforme', { sandbox: true });
+    await put(ws, '/v1/providers/late', { sandbox: true });
+    const acct = await providerAccount(ws, 'postforme', 'linkedin', 'dead_worker_user');
+    await connectOn(ws, 'late', 'linkedin', 'dead_worker_user');
+    const text = unique('Worker died');
+    const p = await ws.post('/v1/posts', { text, account_ids: [acct], scheduled_at: new Date(Date.now() + 3_600_000).toISOString() });
+    const pub = p.body.publications[0].id as string;
+    // What a worker that died mid-attempt leaves: the route checkpointed as sending, and the provider's post.
+    const pfmAccount = (await t.sql.query('SELECT external_id FROM accounts WHERE id = $1', [acct])).rows[0].external_id.split(':')[1];
+    const key = [...t.sandbox.postforme.keys.values()].find((k) => k.accounts.has(pfmAccount))!;
+    const made = await fetch(`${t.sandbox.url}/postforme/v1/social-posts`, { method: 'POST', headers: { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' }, body: JSON.stringify({ caption: text, social_accounts: [pfmAccount], external_id: pub }) });
+    expect(made.status).toBe(200);
+    const checkpoint = { routes: { 'postforme:workspace': { state: 'sending', since: new Date().toISOString(), accountId: pfmAccount } } };
+    await t.sql.query(`UPDATE publications SET status = 'publishing', attempts = 1, lease_owner = 'wrk_dead', lease_expires_at = now() - interval '1 second', checkpoint = $2 WHERE id = $1`, [pub, JSON.stringify(checkpoint)]);
+    await t.sql.query(`UPDATE posts SET status = 'publishing' WHERE id = $1`, [p.body.id]);
+    const done = (await settled(ws, p.body.id, 30_000)).publications[0];
+    expect(done, JSON.stringify(done.error)).toMatchObject({ status: 'published', route: 'postforme:workspace' });
+    expect(pfmPosts(pub)).toHaveLength(1);
+    expect(latePosts(text)).toHaveLength(0);
+  }, 60_000);
+
   it("falls back to the operator's key after the workspace's own routes fail", async () => {
     const ws = await t.workspace();
     await put(ws, '/v1/providers/postforme', { sandbox: true });

@@ -32,16 +32,21 @@ export async function sweep(ctx: AppContext): Promise<SweepReport | undefined> {
       const readable = supportedPlatforms().filter((p) => getConnector(p)?.findExisting);
       const lost = { code: 'WORKER_LOST', category: 'transient', message: 'the worker publishing this stopped mid-attempt', retryable: true };
       const unknown = { code: 'OUTCOME_UNKNOWN', category: 'transient', message: 'the worker publishing this stopped mid-attempt and this platform cannot be read back; check the account before posting again', retryable: false };
+      // Readable: the platform's connector can read back, or the account publishes through providers
+      // (whose connector always can).
       ({ rows: recovered } = await tx.query<PublicationRow>(
-        `UPDATE publications SET
-           status = CASE WHEN platform = ANY($2) AND attempts < $5 THEN 'retrying' ELSE 'unconfirmed' END,
-           needs_reconcile = platform = ANY($2) AND attempts < $5,
-           error = CASE WHEN platform = ANY($2) AND attempts < $5 THEN $3::jsonb ELSE $4::jsonb END,
-           next_attempt_at = CASE WHEN platform = ANY($2) AND attempts < $5 THEN now() END,
-           finished_at = CASE WHEN platform = ANY($2) AND attempts < $5 THEN NULL ELSE now() END,
+        `UPDATE publications p SET
+           status = CASE WHEN r.readable THEN 'retrying' ELSE 'unconfirmed' END,
+           needs_reconcile = r.readable,
+           error = CASE WHEN r.readable THEN $3::jsonb ELSE $4::jsonb END,
+           next_attempt_at = CASE WHEN r.readable THEN now() END,
+           finished_at = CASE WHEN r.readable THEN NULL ELSE now() END,
            lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-         WHERE post_id = ANY($1) AND status = 'publishing' AND lease_expires_at < now()
-         RETURNING *`,
+         FROM (SELECT x.id, (x.platform = ANY($2) OR a.route <> 'direct') AND x.attempts < $5 AS readable
+               FROM publications x JOIN accounts a ON a.id = x.account_id
+               WHERE x.post_id = ANY($1) AND x.status = 'publishing' AND x.lease_expires_at < now()) r
+         WHERE p.id = r.id AND p.status = 'publishing' AND p.lease_expires_at < now()
+         RETURNING p.*`,
         [postIds, readable, JSON.stringify(lost), JSON.stringify(unknown), ctx.config.worker.maxAttempts + 2],
       ));
       await tx.query(
