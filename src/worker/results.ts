@@ -33,25 +33,34 @@ export async function writeResults(ctx: AppContext, workerId: string, results: R
 
   const rows = await withTransaction(ctx.db, async (tx) => {
     await lockPosts(tx, [...new Set(results.map((r) => r.job.post_id))]);
+    // The publications and their attempts in one statement (a round trip less per batch).
     const { rows: updated } = await tx.query<PublicationRow>(
-      `UPDATE publications p SET
-         status = v.status,
-         platform_post_id = coalesce(v.platform_post_id, p.platform_post_id),
-         platform_url = coalesce(v.url, p.platform_url),
-         route = coalesce(v.route, p.route),
-         error = v.error,
-         needs_reconcile = v.needs_reconcile,
-         next_attempt_at = v.next_attempt_at,
-         -- The platform's reference survives retries (a retried check continues it) and ends with the publication.
-         pending = CASE WHEN v.status = 'processing' THEN v.pending WHEN v.status = 'retrying' THEN p.pending END,
-         pending_since = CASE WHEN v.status = 'processing' THEN coalesce(p.pending_since, now()) WHEN v.status = 'retrying' THEN p.pending_since END,
-         published_at = CASE WHEN v.status = 'published' THEN now() END,
-         finished_at = CASE WHEN v.status IN ('published', 'failed', 'unconfirmed') THEN now() END,
-         lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::boolean[], $8::timestamptz[], $9::jsonb[], $10::text[])
-         AS v(id, status, platform_post_id, url, error, needs_reconcile, next_attempt_at, pending, route)
-       WHERE p.id = v.id AND p.status = 'publishing' AND p.lease_owner = $1
-       RETURNING ${PUB_COLUMNS.split(',').map((c) => `p.${c.trim()}`).join(', ')}`,
+      `WITH written AS (
+         UPDATE publications p SET
+           status = v.status,
+           platform_post_id = coalesce(v.platform_post_id, p.platform_post_id),
+           platform_url = coalesce(v.url, p.platform_url),
+           route = coalesce(v.route, p.route),
+           error = v.error,
+           needs_reconcile = v.needs_reconcile,
+           next_attempt_at = v.next_attempt_at,
+           -- The platform's reference survives retries (a retried check continues it) and ends with the publication.
+           pending = CASE WHEN v.status = 'processing' THEN v.pending WHEN v.status = 'retrying' THEN p.pending END,
+           pending_since = CASE WHEN v.status = 'processing' THEN coalesce(p.pending_since, now()) WHEN v.status = 'retrying' THEN p.pending_since END,
+           published_at = CASE WHEN v.status = 'published' THEN now() END,
+           finished_at = CASE WHEN v.status IN ('published', 'failed', 'unconfirmed') THEN now() END,
+           lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::boolean[], $8::timestamptz[], $9::jsonb[], $10::text[])
+           AS v(id, status, platform_post_id, url, error, needs_reconcile, next_attempt_at, pending, route)
+         WHERE p.id = v.id AND p.status = 'publishing' AND p.lease_owner = $1
+         RETURNING ${PUB_COLUMNS.split(',').map((c) => `p.${c.trim()}`).join(', ')}
+       ),
+       closed AS (
+         UPDATE publication_attempts a SET finished_at = now(), outcome = w.outcome, error = w.error
+         FROM unnest($11::text[], $12::text[], $6::jsonb[]) AS w(id, outcome, error)
+         WHERE a.id = w.id AND a.finished_at IS NULL -- the sweeper may have closed it after our lease expired
+       )
+       SELECT * FROM written`,
       [
         workerId,
         results.map((r) => r.job.id),
@@ -63,16 +72,8 @@ export async function writeResults(ctx: AppContext, workerId: string, results: R
         results.map((r) => (r.outcome.kind === 'retry' || r.outcome.kind === 'processing' ? r.outcome.at : null)),
         results.map((r) => (r.outcome.kind === 'processing' ? JSON.stringify({ ref: r.outcome.ref, note: r.outcome.note }) : null)),
         results.map((r) => (r.outcome.kind === 'published' ? r.outcome.route : null)),
-      ],
-    );
-    await tx.query(
-      `UPDATE publication_attempts a SET finished_at = now(), outcome = v.outcome, error = v.error
-       FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS v(id, outcome, error)
-       WHERE a.id = v.id AND a.finished_at IS NULL`, // the sweeper may have closed it after our lease expired
-      [
         results.map((r) => r.job.attempt_id),
         results.map((r) => (r.outcome.kind === 'published' && r.outcome.found ? 'found' : ATTEMPT_OUTCOME[r.outcome.kind])),
-        results.map((r) => ('error' in r.outcome ? JSON.stringify(r.outcome.error) : null)),
       ],
     );
     // A processing publication says so once (when it starts processing), not at every status check.
