@@ -35,8 +35,19 @@ export function isId(kind: IdKind, value: string): boolean {
   }
 }
 
-/** Milliseconds since the epoch encoded in a TypeID (UUIDv7 timestamp). */
+const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
+const DIGIT = new Map([...CROCKFORD].map((c, i) => [c, i]));
+const SUFFIX = /^[0-7][0-9a-hjkmnp-tv-z]{25}$/;
+
+/**
+ * Milliseconds since the epoch encoded in a TypeID (UUIDv7 timestamp). The suffix is 26 base32 digits of
+ * the 128-bit UUID after two zero bits, so its first 10 digits (50 bits) are exactly the 48-bit timestamp.
+ * Decoded directly: the full parse cost ~25 µs per Bluesky publication (its record key is derived from it).
+ */
 export function idTimestampMs(value: string): number {
-  const hex = TypeID.fromString(value).toUUID().replace(/-/g, '').slice(0, 12);
-  return Number.parseInt(hex, 16);
+  const suffix = value.slice(value.lastIndexOf('_') + 1);
+  if (!SUFFIX.test(suffix)) throw new Error(`not a TypeID: ${value}`);
+  let ms = 0;
+  for (let i = 0; i < 10; i++) ms = ms * 32 + DIGIT.get(suffix[i]!)!;
+  return ms;
 }

@@ -50,30 +50,36 @@ export async function writeResults(ctx: AppContext, workerId: string, results: R
            published_at = CASE WHEN v.status = 'published' THEN now() END,
            finished_at = CASE WHEN v.status IN ('published', 'failed', 'unconfirmed') THEN now() END,
            lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::boolean[], $8::timestamptz[], $9::jsonb[], $10::text[])
-           AS v(id, status, platform_post_id, url, error, needs_reconcile, next_attempt_at, pending, route)
+         FROM jsonb_to_recordset($2::jsonb) AS v(id text, status text, platform_post_id text, url text, error jsonb,
+           needs_reconcile boolean, next_attempt_at timestamptz, pending jsonb, route text)
          WHERE p.id = v.id AND p.status = 'publishing' AND p.lease_owner = $1
          RETURNING ${PUB_COLUMNS.split(',').map((c) => `p.${c.trim()}`).join(', ')}
        ),
        closed AS (
          UPDATE publication_attempts a SET finished_at = now(), outcome = w.outcome, error = w.error
-         FROM unnest($11::text[], $12::text[], $6::jsonb[]) AS w(id, outcome, error)
+         FROM jsonb_to_recordset($3::jsonb) AS w(id text, outcome text, error jsonb)
          WHERE a.id = w.id AND a.finished_at IS NULL -- the sweeper may have closed it after our lease expired
        )
        SELECT * FROM written`,
+      // Rows as one JSON document (not parallel arrays, whose elements pg escapes one by one).
       [
         workerId,
-        results.map((r) => r.job.id),
-        results.map((r) => STATUS[r.outcome.kind]),
-        results.map((r) => (r.outcome.kind === 'published' ? r.outcome.platformPostId : null)),
-        results.map((r) => (r.outcome.kind === 'published' ? r.outcome.url : null)),
-        results.map((r) => ('error' in r.outcome ? JSON.stringify(r.outcome.error) : null)),
-        results.map((r) => r.outcome.kind === 'retry' && r.outcome.needsReconcile),
-        results.map((r) => (r.outcome.kind === 'retry' || r.outcome.kind === 'processing' ? r.outcome.at : null)),
-        results.map((r) => (r.outcome.kind === 'processing' ? JSON.stringify({ ref: r.outcome.ref, note: r.outcome.note }) : null)),
-        results.map((r) => (r.outcome.kind === 'published' ? r.outcome.route : null)),
-        results.map((r) => r.job.attempt_id),
-        results.map((r) => (r.outcome.kind === 'published' && r.outcome.found ? 'found' : ATTEMPT_OUTCOME[r.outcome.kind])),
+        JSON.stringify(results.map((r) => ({
+          id: r.job.id,
+          status: STATUS[r.outcome.kind],
+          platform_post_id: r.outcome.kind === 'published' ? r.outcome.platformPostId : null,
+          url: r.outcome.kind === 'published' ? r.outcome.url : null,
+          error: 'error' in r.outcome ? r.outcome.error : null,
+          needs_reconcile: r.outcome.kind === 'retry' && r.outcome.needsReconcile,
+          next_attempt_at: r.outcome.kind === 'retry' || r.outcome.kind === 'processing' ? r.outcome.at : null,
+          pending: r.outcome.kind === 'processing' ? { ref: r.outcome.ref, note: r.outcome.note } : null,
+          route: r.outcome.kind === 'published' ? r.outcome.route : null,
+        }))),
+        JSON.stringify(results.map((r) => ({
+          id: r.job.attempt_id,
+          outcome: r.outcome.kind === 'published' && r.outcome.found ? 'found' : ATTEMPT_OUTCOME[r.outcome.kind],
+          error: 'error' in r.outcome ? r.outcome.error : null,
+        }))),
       ],
     );
     // A processing publication says so once (when it starts processing), not at every status check.
