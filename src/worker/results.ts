@@ -84,8 +84,10 @@ export async function writeResults(ctx: AppContext, workerId: string, results: R
     );
     // A processing publication says so once (when it starts processing), not at every status check.
     const firstProcessing = new Set(results.filter((r) => r.outcome.kind === 'processing' && !r.job.pending).map((r) => r.job.id));
-    await insertEvents(tx, updated.filter((u) => u.status !== 'processing' || firstProcessing.has(u.id)).map(publicationEvent));
-    await refreshPostStatuses(tx, [...new Set(updated.map((u) => u.post_id))]);
+    const events = updated.filter((u) => u.status !== 'processing' || firstProcessing.has(u.id)).map(publicationEvent);
+    // Posts completed by these results add their post.completed events, inserted with these in one statement.
+    await refreshPostStatuses(tx, [...new Set(updated.map((u) => u.post_id))], events);
+    await insertEvents(tx, events);
     return updated;
   });
 

@@ -16,41 +16,34 @@ export type PostTransition = { id: string; workspace_id: string; old_status: Pos
 
 /**
  * Re-derives the status of the given posts (caller holds their locks) and writes `post.completed` for
- * each post that just reached a terminal status. Returns the posts whose status changed.
+ * each post that just reached a terminal status (with how many publications ended how), in one statement
+ * plus the event insert. `events`: collect the events there instead (the caller inserts them with its own,
+ * one statement fewer). Returns the posts whose status changed.
  */
-export async function refreshPostStatuses(q: Queryable, postIds: string[]): Promise<PostTransition[]> {
+export async function refreshPostStatuses(q: Queryable, postIds: string[], events?: NewEvent[]): Promise<PostTransition[]> {
   if (postIds.length === 0) return [];
-  const { rows } = await q.query<PostTransition>(
+  const { rows } = await q.query<PostTransition & { summary: Record<string, number> | null }>(
     `WITH derived AS (
        SELECT p.id, p.status AS old_status,
               derive_post_status(coalesce((SELECT array_agg(x.status) FROM publications x WHERE x.post_id = p.id), '{}')) AS status
        FROM posts p WHERE p.id = ANY($1)
+     ), changed AS (
+       UPDATE posts p SET status = d.status, updated_at = now()
+       FROM derived d WHERE p.id = d.id AND p.status <> d.status
+       RETURNING p.id, p.workspace_id, d.old_status, p.status
      )
-     UPDATE posts p SET status = d.status, updated_at = now()
-     FROM derived d WHERE p.id = d.id AND p.status <> d.status
-     RETURNING p.id, p.workspace_id, d.old_status, p.status`,
-    [postIds],
+     SELECT c.*, CASE WHEN c.status = ANY($2) AND NOT c.old_status = ANY($2) THEN
+              (SELECT jsonb_object_agg(s.status, s.n) FROM (SELECT status, count(*)::int AS n FROM publications WHERE post_id = c.id GROUP BY status) s)
+            END AS summary
+     FROM changed c`,
+    [postIds, TERMINAL_POST],
   );
-  const completed = rows.filter((r) => TERMINAL_POST.includes(r.status) && !TERMINAL_POST.includes(r.old_status));
-  if (completed.length > 0) {
-    const { rows: counts } = await q.query<{ post_id: string; status: string; n: number }>(
-      'SELECT post_id, status, count(*) AS n FROM publications WHERE post_id = ANY($1) GROUP BY post_id, status',
-      [completed.map((c) => c.id)],
-    );
-    await insertEvents(
-      q,
-      completed.map((c) => ({
-        workspaceId: c.workspace_id,
-        type: 'post.completed',
-        data: {
-          post_id: c.id,
-          status: c.status,
-          summary: Object.fromEntries(counts.filter((n) => n.post_id === c.id).map((n) => [n.status, n.n])),
-        },
-      })),
-    );
-  }
-  return rows;
+  const completed: NewEvent[] = rows
+    .filter((r) => r.summary)
+    .map((c) => ({ workspaceId: c.workspace_id, type: 'post.completed', data: { post_id: c.id, status: c.status, summary: c.summary } }));
+  if (events) events.push(...completed);
+  else await insertEvents(q, completed);
+  return rows.map(({ summary: _s, ...t }) => t);
 }
 
 /** Cancels what has not started (or whose last attempt certainly did not reach the platform). */
