@@ -8,6 +8,7 @@ import { pinterestConnector } from './pinterest/connector.js';
 import { redditConnector } from './reddit/connector.js';
 import { threadsConnector } from './threads/connector.js';
 import { xConnector } from './x/connector.js';
+import { youtubeConnector } from './youtube/connector.js';
 import type { PlatformConnector, PlatformId } from './types.js';
 
 const connectors: Partial<Record<PlatformId, PlatformConnector<any>>> = {
@@ -20,6 +21,7 @@ const connectors: Partial<Record<PlatformId, PlatformConnector<any>>> = {
   reddit: redditConnector,
   threads: threadsConnector,
   x: xConnector,
+  youtube: youtubeConnector,
 };
 
 export function getConnector(platform: string): PlatformConnector<unknown> | undefined {
@@ -42,4 +44,6 @@ export const PLATFORM_BASE_URLS: Partial<Record<PlatformId, string>> = {
   reddit: 'https://oauth.reddit.com',
   threads: 'https://graph.threads.net',
   x: 'https://api.x.com',
+  // Both the Data API (/youtube/v3) and uploads (/upload/youtube/v3) live here.
+  youtube: 'https://www.googleapis.com',
 };

@@ -9,6 +9,7 @@ import { createPinterestSimulator, type PinterestSimulator } from './pinterest/s
 import { createRedditSimulator, type RedditSimulator } from './reddit/simulator.js';
 import { createThreadsSimulator, type ThreadsSimulator } from './threads/simulator.js';
 import { createXSimulator, type XSimulator } from './x/simulator.js';
+import { createYouTubeSimulator, type YouTubeSimulator } from './youtube/simulator.js';
 import { createLateSimulator, type LateSimulator } from './providers/late.js';
 import { createPostForMeSimulator, type PostForMeSimulator } from './providers/postforme.js';
 
@@ -22,6 +23,7 @@ export type Sandbox = {
   reddit: RedditSimulator;
   threads: ThreadsSimulator;
   x: XSimulator;
+  youtube: YouTubeSimulator;
   /** Aggregator providers (platforms.md §12). */
   postforme: PostForMeSimulator;
   late: LateSimulator;
@@ -37,6 +39,7 @@ export function createSandbox(opts: { secret?: string } = {}): Sandbox {
   const reddit = createRedditSimulator({ secret: opts.secret });
   const threads = createThreadsSimulator({ secret: opts.secret });
   const x = createXSimulator({ secret: opts.secret });
+  const youtube = createYouTubeSimulator({ secret: opts.secret });
   const postforme = createPostForMeSimulator();
   const late = createLateSimulator();
   return {
@@ -48,6 +51,7 @@ export function createSandbox(opts: { secret?: string } = {}): Sandbox {
     reddit,
     threads,
     x,
+    youtube,
     postforme,
     late,
     async plugin(app) {
@@ -60,6 +64,7 @@ export function createSandbox(opts: { secret?: string } = {}): Sandbox {
       await app.register(reddit.plugin, { prefix: '/reddit' });
       await app.register(threads.plugin, { prefix: '/threads' });
       await app.register(x.plugin, { prefix: '/x' });
+      await app.register(youtube.plugin, { prefix: '/youtube' });
       await app.register(postforme.plugin, { prefix: '/postforme' });
       await app.register(late.plugin, { prefix: '/late' });
     },

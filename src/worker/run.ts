@@ -153,7 +153,8 @@ async function attempt(
 
 /** The app whose quota a call spends: the account's own app, the operator's, or the sandbox's. */
 function quotaFor(ctx: AppContext, connector: PlatformConnector<unknown>, job: ClaimedJob, units: number): QuotaInput {
-  const appKey = job.account_sandbox ? 'sandbox' : (job.account_app_id ?? 'operator');
+  // The sandbox app is shared by every sandbox account, so each counts as its own project there (as on the simulator).
+  const appKey = job.account_sandbox ? `sandbox:${job.account_id}` : (job.account_app_id ?? 'operator');
   const unitsPerDay = ctx.config.quotas[connector.id] ?? connector.quota!.unitsPerDay;
   return { platform: connector.id, appKey, units, unitsPerDay, resetTimeZone: connector.quota!.resetTimeZone, now: ctx.clock.now() };
 }

@@ -16,7 +16,9 @@ import { redditAuth } from '../../src/connectors/reddit/auth.js';
 import { redditConnector, type RedditCredentials } from '../../src/connectors/reddit/connector.js';
 import { SANDBOX_APP } from '../../src/connectors/auth-types.js';
 import { systemClock } from '../../src/lib/clock.js';
-import { baseCtx, silentLog, type ContractFixture } from './contract.js';
+import { youtubeAuth } from '../../src/connectors/youtube/auth.js';
+import { youtubeConnector, type YouTubeCredentials } from '../../src/connectors/youtube/connector.js';
+import { baseCtx, memoryMedia, silentLog, type ContractFixture } from './contract.js';
 
 const bluesky: ContractFixture = {
   name: 'bluesky',
@@ -181,4 +183,35 @@ const reddit: ContractFixture = {
   posted: (s, userId) => [...s.reddit.posts.values()].filter((p) => p.authorId === userId).length,
 };
 
-export const CONTRACT_FIXTURES: ContractFixture[] = [bluesky, threads, x, linkedin, mastodon, facebook, reddit];
+const youtube: ContractFixture = {
+  name: 'youtube',
+  connector: youtubeConnector,
+  core: (s) => s.youtube.core,
+  // The PUT that completes the resumable upload makes the video (a session alone makes nothing).
+  publishOperation: 'videos.upload',
+  options: { title: 'Contract video', privacy_status: 'private' },
+  // One chunk (the simulator does not decode videos; it counts bytes).
+  media: async () => [memoryMedia(Buffer.alloc(100_000, 7), { kind: 'video', mimeType: 'video/mp4', width: 1280, height: 720, durationMs: 5_000 })],
+  async account(sandbox) {
+    const base = `${sandbox.url}/youtube`;
+    sandbox.youtube.config.processingMs = 0;
+    const created = await youtubeConnector.sandbox!.createAccount(base, `c${Math.random().toString(36).slice(2, 10)}`);
+    const saved: YouTubeCredentials[] = [];
+    let refreshed = 0;
+    const ctx = baseCtx(sandbox, 'youtube', created.credentials, saved);
+    ctx.refresh = async () => {
+      refreshed++;
+      const r = await refreshTokens(youtubeAuth, { sandboxBase: base }, SANDBOX_APP, ctx.credentials, new Date(), AbortSignal.timeout(5_000));
+      if (r.ok) ctx.credentials = r.value;
+      return r;
+    };
+    return { ctx, externalId: created.externalId, saved, refreshed: () => refreshed };
+  },
+  errorBody: (status) =>
+    status === 400
+      ? { error: { code: 400, message: 'The request metadata specifies an invalid video title.', errors: [{ message: 'Invalid title', domain: 'youtube.video', reason: 'invalidTitle' }], status: 'INVALID_ARGUMENT' } }
+      : { error: { code: 403, message: 'The authenticated user cannot upload videos.', errors: [{ message: 'Forbidden', domain: 'youtube.video', reason: 'forbidden' }], status: 'PERMISSION_DENIED' } },
+  posted: (s, channelId) => [...s.youtube.videos.values()].filter((v) => v.channelId === channelId).length,
+};
+
+export const CONTRACT_FIXTURES: ContractFixture[] = [bluesky, threads, x, linkedin, mastodon, facebook, reddit, youtube];
